@@ -1,1 +1,16 @@
+//! Gatehouse: an identity server. This crate is the binary and its core: configuration, storage,
+//! the admin API and HTTP plumbing. Source plugins live in `gatehouse-plugins`, the Rhai mapping
+//! engine in `gatehouse-mappings`.
 
+pub mod api;
+pub mod app;
+pub mod bootstrap;
+pub mod cli;
+pub mod config;
+pub mod crypto;
+pub mod db;
+pub mod error;
+pub mod health;
+pub mod http;
+pub mod telemetry;
+pub mod validate;

@@ -1,0 +1,47 @@
+//! The admin REST API under `/api/v3/`: one module per resource, registered in [`configure`],
+//! which also feeds the OpenAPI document (routes and documentation come from the same calls).
+
+pub mod audit;
+pub mod auth;
+pub mod events;
+pub mod groups;
+pub mod list;
+pub mod openapi;
+pub mod tokens;
+pub mod users;
+
+use utoipa_actix_web::service_config::ServiceConfig;
+
+/// Registers every admin API endpoint (relative to `/api/v3`). Fixed paths such as
+/// `core/users/me/` come before the `{pk}` routes that would otherwise capture them.
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(users::me)
+        .service(users::list)
+        .service(users::create)
+        .service(users::retrieve)
+        .service(users::update)
+        .service(users::partial_update)
+        .service(users::destroy)
+        .service(users::set_password)
+        .service(groups::list)
+        .service(groups::create)
+        .service(groups::retrieve)
+        .service(groups::update)
+        .service(groups::partial_update)
+        .service(groups::destroy)
+        .service(groups::add_user)
+        .service(groups::remove_user)
+        .service(tokens::list)
+        .service(tokens::create)
+        .service(tokens::retrieve)
+        .service(tokens::update)
+        .service(tokens::partial_update)
+        .service(tokens::rotate_key)
+        .service(tokens::destroy)
+        .service(events::list)
+        .service(events::create)
+        .service(events::retrieve)
+        .service(events::update)
+        .service(events::partial_update)
+        .service(events::destroy);
+}

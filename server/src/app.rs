@@ -1,0 +1,148 @@
+//! The application: shared state built once at start, and the actix `App` (routes, middleware,
+//! extractor configuration) used both by the server and, in-process, by the tests.
+
+use actix_web::body::BoxBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
+use utoipa::OpenApi;
+use utoipa_actix_web::AppExt;
+
+use crate::config::Settings;
+use crate::crypto::{self, Keys};
+use crate::db::{self, Backend, Db};
+use crate::http::json::BodyLimit;
+use crate::http::metrics::Metrics;
+use crate::http::{extract, metrics};
+use crate::{api, bootstrap, health};
+
+/// Everything request handlers share, built once at start.
+#[derive(Debug)]
+pub struct AppState {
+    pub settings: Settings,
+    pub db: Db,
+    pub keys: Keys,
+    pub metrics: Metrics,
+    /// The serialised OpenAPI document.
+    pub openapi: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("{0}")]
+    Crypto(#[from] crypto::CryptoError),
+    #[error("database: {0}")]
+    Store(#[from] db::StoreError),
+    #[error("metrics: {0}")]
+    Metrics(#[from] prometheus::Error),
+    #[error("bootstrap: {0}")]
+    Bootstrap(String),
+    #[error("OpenAPI document: {0}")]
+    OpenApi(String),
+}
+
+impl AppState {
+    /// Resolves the secret key, opens the database, applies migrations and the bootstrap
+    /// settings. Fails (and the process exits) when the database cannot be reached.
+    pub fn initialise(mut settings: Settings) -> Result<web::Data<Self>, StartupError> {
+        let generated = settings.secret_key.is_none();
+        let secret = crypto::resolve_secret_key(settings.secret_key.as_deref(), &settings.data_dir)?;
+        if generated && settings.database.backend() == Backend::Postgres {
+            tracing::warn!(
+                path = %settings.data_dir.join("secret_key").display(),
+                "no secret_key configured: using the generated key file; every replica sharing this \
+                 database must use the same secret_key"
+            );
+        }
+        settings.secret_key = Some(secret.clone());
+        let db = Db::open(&settings.database, &settings.db)?;
+        {
+            let mut conn = db.get()?;
+            let applied = db::migrations::run_pending(&mut conn.conn)?;
+            if !applied.is_empty() {
+                tracing::info!(migrations = ?applied, "applied database migrations");
+            }
+            bootstrap::run(&mut conn.conn, &settings).map_err(|e| StartupError::Bootstrap(e.to_string()))?;
+        }
+        let openapi = api_document()
+            .to_json()
+            .map_err(|e| StartupError::OpenApi(e.to_string()))?;
+        Ok(web::Data::new(Self {
+            keys: Keys::from_secret(&secret),
+            settings,
+            db,
+            metrics: Metrics::new()?,
+            openapi,
+        }))
+    }
+}
+
+/// Registers every documented route. Used for the real app and for the OpenAPI document.
+fn routes<T>(app: utoipa_actix_web::UtoipaApp<T>) -> utoipa_actix_web::UtoipaApp<T>
+where
+    T: ServiceFactory<ServiceRequest, Config = (), Error = actix_web::Error, InitError = ()>,
+{
+    app.service(health::live)
+        .service(health::ready)
+        .service(health::metrics)
+        .service(
+            utoipa_actix_web::scope("/api/v3")
+                .route("/schema/", web::get().to(api::openapi::schema))
+                .configure(api::configure)
+                .default_service(web::to(extract::api_not_found))
+                .wrap(from_fn(api::auth::resolve)),
+        )
+}
+
+/// The OpenAPI document of everything [`routes`] registers.
+pub fn api_document() -> utoipa::openapi::OpenApi {
+    let (_, document) = routes(
+        App::new()
+            .into_utoipa_app()
+            .openapi(api::openapi::ApiDoc::openapi()),
+    )
+    .split_for_parts();
+    document
+}
+
+/// The complete application for one worker.
+pub fn build(
+    state: web::Data<AppState>,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<BoxBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let limit = BodyLimit(state.settings.max_body_bytes);
+    let app = App::new()
+        .app_data(state)
+        .app_data(limit)
+        .app_data(extract::path_config())
+        .app_data(extract::query_config())
+        .into_utoipa_app();
+    routes(app)
+        .into_app()
+        .default_service(web::to(extract::api_not_found))
+        .wrap(from_fn(metrics::track))
+}
+
+/// Runs the HTTP server until it is told to stop (SIGINT/SIGTERM).
+pub async fn serve(state: web::Data<AppState>) -> std::io::Result<()> {
+    let listen = state.settings.listen;
+    let workers = state.settings.workers;
+    let server_state = state.clone();
+    let server = HttpServer::new(move || build(server_state.clone()))
+        .workers(workers)
+        .bind(listen)?;
+    tracing::info!(
+        %listen,
+        external_url = %state.settings.external_url,
+        database = %state.settings.database.redacted(),
+        "Gatehouse is ready"
+    );
+    server.run().await
+}

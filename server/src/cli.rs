@@ -1,0 +1,209 @@
+//! The `gatehouse` command line: `serve`, `migrate`, `check-config`, `token create`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{self, Settings};
+use crate::db::tokens::NewToken;
+use crate::db::{self, Db, time, write_tx};
+use crate::{app, crypto, telemetry, validate};
+
+#[derive(Debug, Parser)]
+#[command(name = "gatehouse", version, about = "Gatehouse identity server", long_about = None)]
+struct Cli {
+    /// Configuration file (default: ./gatehouse.toml when present). Environment variables
+    /// `GATEHOUSE_<KEY>` override it.
+    #[arg(long, short, env = "GATEHOUSE_CONFIG", global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server: apply migrations, create bootstrap objects, listen for HTTP.
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Validate the configuration and print it (secrets masked); exit non-zero if invalid.
+    CheckConfig,
+    /// Manage admin API tokens.
+    Token {
+        #[command(subcommand)]
+        action: TokenCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Create an API token for a user and print its key (shown only once).
+    Create {
+        /// The username the token authenticates as.
+        #[arg(long)]
+        user: String,
+        /// Token identifier (default: `<user>-cli-<random>`).
+        #[arg(long)]
+        identifier: Option<String>,
+        /// Free-text description.
+        #[arg(long, default_value = "Created with `gatehouse token create`")]
+        description: String,
+        /// Days until the token expires.
+        #[arg(long, default_value_t = 30, conflicts_with = "no_expiry")]
+        expires_in_days: u32,
+        /// Create a token that never expires.
+        #[arg(long)]
+        no_expiry: bool,
+    },
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match config::load(cli.config.as_deref()) {
+        Ok(settings) => settings,
+        Err(e) => {
+            eprintln!("gatehouse: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match cli.command {
+        Command::CheckConfig => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&settings.masked_summary()).unwrap_or_default()
+            );
+            eprintln!("gatehouse: configuration is valid");
+            ExitCode::SUCCESS
+        }
+        Command::Serve => report(serve(settings)),
+        Command::Migrate => report(migrate(&settings)),
+        Command::Token {
+            action:
+                TokenCommand::Create {
+                    user,
+                    identifier,
+                    description,
+                    expires_in_days,
+                    no_expiry,
+                },
+        } => report(create_token(
+            &settings,
+            &user,
+            identifier,
+            description,
+            (!no_expiry).then_some(expires_in_days),
+        )),
+    }
+}
+
+fn report(result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("gatehouse: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(settings: Settings) -> anyhow::Result<()> {
+    telemetry::init(&settings);
+    let workers = settings.workers;
+    actix_web::rt::System::new().block_on(async move {
+        let state = app::AppState::initialise(settings)?;
+        tracing::debug!(workers, "starting HTTP workers");
+        app::serve(state).await?;
+        Ok(())
+    })
+}
+
+fn open_migrated(settings: &Settings) -> anyhow::Result<Db> {
+    let db = Db::open(&settings.database, &settings.db)?;
+    let mut conn = db.get()?;
+    let applied = db::migrations::run_pending(&mut conn.conn)?;
+    for name in &applied {
+        eprintln!("applied migration {name}");
+    }
+    Ok(db)
+}
+
+fn migrate(settings: &Settings) -> anyhow::Result<()> {
+    open_migrated(settings)?;
+    eprintln!(
+        "gatehouse: database {} is up to date",
+        settings.database.redacted()
+    );
+    Ok(())
+}
+
+fn create_token(
+    settings: &Settings,
+    username: &str,
+    identifier: Option<String>,
+    description: String,
+    expires_in_days: Option<u32>,
+) -> anyhow::Result<()> {
+    let db = open_migrated(settings)?;
+    let mut conn = db.get()?;
+    let identifier = match identifier {
+        Some(identifier) => identifier,
+        None => format!("{}-cli-{}", slug(username), &crypto::random_token(6)?),
+    };
+    validate::identifier(&identifier).map_err(|m| anyhow::anyhow!("--identifier: {m}"))?;
+    let key = crypto::random_token(32)?;
+    let key_hash = crypto::hash_key(&key);
+    write_tx(&mut conn.conn, |conn| {
+        let user = db::users::find_by_username(conn, username)?
+            .ok_or_else(|| anyhow::anyhow!("no user named `{username}`"))?;
+        let token = db::tokens::insert(
+            conn,
+            &NewToken {
+                identifier: identifier.clone(),
+                key_hash,
+                user_id: user.id,
+                intent: "api".into(),
+                description,
+                expires: expires_in_days.map(|d| time::now() + chrono::Duration::days(i64::from(d))),
+                managed: None,
+                created: time::now(),
+            },
+        )
+        .map_err(|e| match e {
+            db::StoreError::Unique { .. } => anyhow::anyhow!("a token named `{identifier}` already exists"),
+            other => other.into(),
+        })?;
+        db::events::insert(
+            conn,
+            &db::events::Event {
+                action: "model_created",
+                user: None,
+                context: serde_json::json!({
+                    "source": "cli",
+                    "model": {"app": "gatehouse", "model_name": "token", "pk": token.identifier,
+                              "name": token.identifier},
+                    "for_user": user.username,
+                }),
+                client_ip: None,
+            },
+        )?;
+        Ok::<_, anyhow::Error>(())
+    })?;
+    eprintln!("Created API token `{identifier}` for {username}. The key is shown only once:");
+    println!("{key}");
+    Ok(())
+}
+
+fn slug(value: &str) -> String {
+    value
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,40 @@
+//! Liveness and readiness probes and the metrics endpoint.
+
+use std::time::Duration;
+
+use actix_web::{HttpResponse, get, web};
+use serde_json::json;
+
+use crate::app::AppState;
+
+/// The process is up and serving HTTP.
+#[utoipa::path(tag = "health", responses((status = 200, description = "Alive")))]
+#[get("/-/health/live/")]
+pub async fn live() -> HttpResponse {
+    HttpResponse::Ok().json(json!({"status": "ok"}))
+}
+
+/// The process can serve requests: the database answers within a second.
+#[utoipa::path(
+    tag = "health",
+    responses((status = 200, description = "Ready"), (status = 503, description = "Database unreachable"))
+)]
+#[get("/-/health/ready/")]
+pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
+    match state.db.ping(Duration::from_secs(1)).await {
+        Ok(()) => HttpResponse::Ok().json(json!({"status": "ok", "database": "ok"})),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            HttpResponse::ServiceUnavailable()
+                .insert_header(("Retry-After", "5"))
+                .json(json!({"status": "unavailable", "database": "unreachable"}))
+        }
+    }
+}
+
+/// Prometheus metrics in the text exposition format.
+#[utoipa::path(tag = "health", responses((status = 200, description = "Prometheus text format")))]
+#[get("/metrics")]
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    crate::http::metrics::render(state).await
+}

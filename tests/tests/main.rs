@@ -1,0 +1,4 @@
+//! End-to-end tests of Gatehouse through its real HTTP interface, on SQLite and PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod foundation;
