@@ -1,0 +1,407 @@
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_gatehouse");
+
+/// A `gatehouse` command in `dir` with only the given `GATEHOUSE_*` variables set.
+fn command(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.current_dir(dir).args(args);
+    for (key, _) in std::env::vars() {
+        if key.starts_with("GATEHOUSE_") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.envs(env.iter().copied());
+    cmd
+}
+
+fn run(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
+    command(dir, env, args).output().expect("gatehouse runs")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// A running `gatehouse serve`, killed on drop.
+struct Served {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts `gatehouse serve` and waits (bounded) until `/-/health/ready/` answers 200.
+async fn serve(dir: &Path, env: &[(&str, &str)]) -> Served {
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut env: Vec<(&str, &str)> = env.to_vec();
+    env.push(("GATEHOUSE_LISTEN", &listen));
+    let child = command(dir, &env, &["serve"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn serve");
+    let served = Served {
+        child,
+        base: format!("http://{listen}"),
+    };
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(res) = client
+            .get(format!("{}/-/health/ready/", served.base))
+            .send()
+            .await
+            && res.status() == 200
+        {
+            return served;
+        }
+        assert!(Instant::now() < deadline, "gatehouse serve did not become ready");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[test]
+fn check_config_reports_the_effective_configuration_with_secrets_masked() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(
+        dir.path(),
+        &[
+            ("GATEHOUSE_SECRET_KEY", "0123456789012345678901234567890123456789"),
+            ("GATEHOUSE_LISTEN", "127.0.0.1:9100"),
+        ],
+        &["check-config"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["listen"], "127.0.0.1:9100");
+    assert_eq!(summary["external_url"], "http://127.0.0.1:9100/");
+    assert_eq!(summary["database_url"], "sqlite://./data/gatehouse.db");
+    assert_eq!(summary["backend"], "sqlite");
+    assert_eq!(summary["secret_key"], "********");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("0123456789012345678901234567890123456789"));
+    // Passwords in a PostgreSQL URL are masked too.
+    let out = run(
+        dir.path(),
+        &[("GATEHOUSE_DATABASE_URL", "postgres://gh:hunter2@db.example/gh")],
+        &["check-config"],
+    );
+    assert!(out.status.success());
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("hunter2"));
+}
+
+#[test]
+fn bad_values_stop_the_process_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: &[(&str, &str, &str)] = &[
+        ("GATEHOUSE_LISTEN", "not-an-address", "`listen`"),
+        ("GATEHOUSE_EXTERNAL_URL", "ftp://example.com", "`external_url`"),
+        ("GATEHOUSE_DATABASE_URL", "mysql://localhost/gh", "`database_url`"),
+        ("GATEHOUSE_SECRET_KEY", "too-short", "`secret_key`"),
+        ("GATEHOUSE_LOG_FORMAT", "xml", "`log_format`"),
+        ("GATEHOUSE_DATABASE_POOL_SIZE", "lots", "`database_pool_size`"),
+        ("GATEHOUSE_DATABASE_POOL_SIZE", "0", "`database_pool_size`"),
+        ("GATEHOUSE_BOOTSTRAP_PASSWORD", "short", "`bootstrap_password`"),
+        ("GATEHOUSE_NO_SUCH_SETTING", "1", "`no_such_setting`"),
+    ];
+    for (key, value, named) in cases {
+        for command in ["check-config", "serve", "migrate"] {
+            let out = run(dir.path(), &[(key, value)], &[command]);
+            assert_eq!(
+                out.status.code(),
+                Some(2),
+                "{key}={value} {command}: {}",
+                stderr(&out)
+            );
+            assert!(stderr(&out).contains(named), "{key}={value}: {}", stderr(&out));
+        }
+    }
+    assert!(
+        !dir.path().join("data").exists(),
+        "a refused start created nothing"
+    );
+}
+
+#[test]
+fn config_file_is_read_and_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("gatehouse.toml"),
+        "listen = \"127.0.0.1:9555\"\nlog_format = \"json\"\n",
+    )
+    .unwrap();
+    let out = run(dir.path(), &[], &["check-config"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["listen"], "127.0.0.1:9555");
+    assert_eq!(summary["log_format"], "json");
+    // Environment overrides the file.
+    let out = run(
+        dir.path(),
+        &[("GATEHOUSE_LISTEN", "127.0.0.1:9556")],
+        &["check-config"],
+    );
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["listen"], "127.0.0.1:9556");
+
+    std::fs::write(
+        dir.path().join("gatehouse.toml"),
+        "listen = \"127.0.0.1:9555\"\nlisten_port = 4\n",
+    )
+    .unwrap();
+    let out = run(dir.path(), &[], &["check-config"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("`listen_port`"), "{}", stderr(&out));
+    std::fs::write(dir.path().join("gatehouse.toml"), "workers = \"many\"\n").unwrap();
+    let out = run(dir.path(), &[], &["check-config"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("`workers`"), "{}", stderr(&out));
+
+    let out = run(dir.path(), &[], &["--config", "missing.toml", "check-config"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("missing.toml"));
+}
+
+#[test]
+fn every_command_has_help() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        vec!["--help"],
+        vec!["serve", "--help"],
+        vec!["migrate", "--help"],
+        vec!["check-config", "--help"],
+        vec!["token", "create", "--help"],
+    ] {
+        let out = run(dir.path(), &[], &args);
+        assert!(out.status.success(), "{args:?}");
+        assert!(String::from_utf8_lossy(&out.stdout).contains("Usage"), "{args:?}");
+    }
+}
+
+#[tokio::test]
+async fn serve_creates_the_embedded_database_and_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = "first-start-bootstrap-token";
+    let served = serve(dir.path(), &[("GATEHOUSE_BOOTSTRAP_TOKEN", token)]).await;
+    assert!(dir.path().join("data/gatehouse.db").exists());
+    let key = dir.path().join("data/secret_key");
+    assert!(std::fs::read_to_string(&key).unwrap().len() >= 32);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    let client = reqwest::Client::new();
+    let me: Value = client
+        .get(format!("{}/api/v3/core/users/me/", served.base))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["user"]["username"], "admin");
+    drop(served);
+    // The key survives restarts.
+    let before = std::fs::read_to_string(&key).unwrap();
+    let _served = serve(dir.path(), &[("GATEHOUSE_BOOTSTRAP_TOKEN", token)]).await;
+    assert_eq!(std::fs::read_to_string(&key).unwrap(), before);
+}
+
+/// The same binary and the same API calls on SQLite and on PostgreSQL give the same results.
+#[tokio::test]
+async fn same_api_results_on_both_backends() {
+    let Some(pg) = gatehouse_testkit::pg::fresh_database() else {
+        gatehouse_testkit::skipped("postgres", "same_api_results_on_both_backends");
+        return;
+    };
+    let mut results = Vec::new();
+    for database_url in [None, Some(pg.url.clone())] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut env = vec![("GATEHOUSE_BOOTSTRAP_TOKEN", "cross-backend-token-123")];
+        if let Some(url) = &database_url {
+            env.push(("GATEHOUSE_DATABASE_URL", url.as_str()));
+        }
+        let served = serve(dir.path(), &env).await;
+        let client = reqwest::Client::new();
+        let call = |method: reqwest::Method, path: &str, body: Option<Value>| {
+            let mut req = client
+                .request(method, format!("{}{path}", served.base))
+                .bearer_auth("cross-backend-token-123");
+            if let Some(body) = body {
+                req = req.json(&body);
+            }
+            req.send()
+        };
+        let mut transcript = Vec::new();
+        for (method, path, body) in [
+            (
+                reqwest::Method::POST,
+                "/api/v3/core/users/",
+                Some(json!({"username": "Zoe", "email": "zoe@x.example"})),
+            ),
+            (
+                reqwest::Method::POST,
+                "/api/v3/core/users/",
+                Some(json!({"username": "zoe"})),
+            ),
+            (
+                reqwest::Method::POST,
+                "/api/v3/core/users/",
+                Some(json!({"username": "yann", "bogus": 1})),
+            ),
+            (
+                reqwest::Method::POST,
+                "/api/v3/core/groups/",
+                Some(json!({"name": "crew", "users": [2]})),
+            ),
+            (
+                reqwest::Method::GET,
+                "/api/v3/core/users/?ordering=-username&search=z",
+                None,
+            ),
+            (reqwest::Method::GET, "/api/v3/core/users/99/", None),
+        ] {
+            let res = call(method, path, body).await.unwrap();
+            let status = res.status().as_u16();
+            let mut body: Value = res.json().await.unwrap();
+            scrub(&mut body);
+            transcript.push((status, body));
+        }
+        results.push(transcript);
+        if database_url.is_none() {
+            assert!(dir.path().join("data/gatehouse.db").exists());
+        } else {
+            assert!(
+                !dir.path().join("data/gatehouse.db").exists(),
+                "PostgreSQL mode writes no SQLite file"
+            );
+        }
+    }
+    assert_eq!(results[0], results[1]);
+}
+
+/// Removes values that legitimately differ between runs (UUIDs, timestamps).
+fn scrub(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map.iter_mut() {
+                if matches!(key.as_str(), "uuid" | "date_joined" | "created" | "last_login")
+                    || (key == "pk" && v.is_string())
+                {
+                    *v = Value::Null;
+                } else if key == "groups" {
+                    *v = json!(v.as_array().map(Vec::len));
+                } else {
+                    scrub(v);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(scrub),
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn token_create_prints_a_key_that_works() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(dir.path(), &[], &["token", "create", "--user", "nobody"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("no user named `nobody`"),
+        "{}",
+        stderr(&out)
+    );
+
+    // Bootstrap `admin`, then create a token for it from the command line.
+    drop(
+        serve(
+            dir.path(),
+            &[("GATEHOUSE_BOOTSTRAP_PASSWORD", "bootstrap-password")],
+        )
+        .await,
+    );
+    let out = run(
+        dir.path(),
+        &[],
+        &["token", "create", "--user", "admin", "--identifier", "ops-cli"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let key = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    assert!(key.len() >= 40);
+    let out = run(
+        dir.path(),
+        &[],
+        &["token", "create", "--user", "admin", "--identifier", "ops-cli"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("already exists"));
+
+    let served = serve(dir.path(), &[]).await;
+    let res = reqwest::Client::new()
+        .get(format!("{}/api/v3/core/tokens/ops-cli/", served.base))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let token: Value = res.json().await.unwrap();
+    assert_eq!(token["expiring"], true);
+}
+
+#[test]
+fn migrate_is_idempotent_on_both_backends() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(dir.path(), &[], &["migrate"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("applied migration"));
+    assert!(dir.path().join("data/gatehouse.db").exists());
+    let out = run(dir.path(), &[], &["migrate"]);
+    assert!(out.status.success());
+    assert!(!stderr(&out).contains("applied migration"));
+
+    let Some(pg) = gatehouse_testkit::pg::fresh_database() else {
+        gatehouse_testkit::skipped("postgres", "migrate_is_idempotent_on_both_backends");
+        return;
+    };
+    let env = [("GATEHOUSE_DATABASE_URL", pg.url.as_str())];
+    let out = run(dir.path(), &env, &["migrate"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("applied migration"));
+    let out = run(dir.path(), &env, &["migrate"]);
+    assert!(out.status.success());
+    assert!(!stderr(&out).contains("applied migration"));
+    // An unreachable database is a clear failure, not a hang.
+    let out = run(
+        dir.path(),
+        &[
+            ("GATEHOUSE_DATABASE_URL", "postgres://postgres@127.0.0.1:1/none"),
+            ("GATEHOUSE_DATABASE_TIMEOUT_SECONDS", "2"),
+        ],
+        &["migrate"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("database"), "{}", stderr(&out));
+}
