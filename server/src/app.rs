@@ -62,6 +62,7 @@ impl AppState {
             if !applied.is_empty() {
                 tracing::info!(migrations = ?applied, "applied database migrations");
             }
+            crate::flows::defaults::ensure(&mut conn.conn)?;
             bootstrap::run(&mut conn.conn, &settings).map_err(|e| StartupError::Bootstrap(e.to_string()))?;
         }
         let openapi = api_document()

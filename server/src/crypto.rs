@@ -100,9 +100,22 @@ impl Keys {
             .map_err(|_| CryptoError::Decrypt)
     }
 
-    /// Key for CSRF tokens (HMAC), separate from the encryption key.
-    pub fn csrf_key(&self) -> &[u8; 32] {
-        &self.csrf
+    /// The CSRF token for forms bound to `binding` (e.g. a flow cookie): an HMAC only this server
+    /// can compute, so a page from another site cannot produce it.
+    pub fn csrf_token(&self, binding: &str) -> String {
+        use hmac::{KeyInit as _, Mac};
+        let Ok(mut mac) = hmac::Hmac::<Sha256>::new_from_slice(&self.csrf) else {
+            return String::new();
+        };
+        mac.update(binding.as_bytes());
+        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    }
+
+    /// Constant-time check of a CSRF token.
+    pub fn verify_csrf(&self, binding: &str, token: &str) -> bool {
+        use subtle::ConstantTimeEq;
+        let expected = self.csrf_token(binding);
+        !token.is_empty() && expected.as_bytes().ct_eq(token.as_bytes()).into()
     }
 }
 
@@ -211,6 +224,16 @@ mod tests {
         let other = Keys::from_secret("another secret key that is long enough!!");
         assert!(other.decrypt(&sealed, "source:1").is_err());
         assert!(keys.decrypt("v1.garbage", "source:1").is_err());
+    }
+
+    #[test]
+    fn csrf_tokens_are_bound() {
+        let keys = Keys::from_secret("a secret key that is long enough for tests");
+        let token = keys.csrf_token("flow-a");
+        assert!(keys.verify_csrf("flow-a", &token));
+        assert!(!keys.verify_csrf("flow-b", &token));
+        assert!(!keys.verify_csrf("flow-a", ""));
+        assert!(!keys.verify_csrf("flow-a", "forged"));
     }
 
     #[test]

@@ -5,12 +5,18 @@
 //! async executor never waits on the database.
 
 pub mod connection;
+pub mod consents;
 pub mod error;
 pub mod events;
+pub mod flow_states;
+pub mod flows;
 pub mod groups;
 pub mod ids;
 pub mod migrations;
+pub mod rate_limits;
 pub mod schema;
+pub mod sessions;
+pub mod sources;
 pub mod time;
 pub mod tokens;
 pub mod users;

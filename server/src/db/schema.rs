@@ -72,8 +72,223 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    flows (id) {
+        id -> BigInt,
+        uuid -> Text,
+        slug -> Text,
+        name -> Text,
+        title -> Text,
+        designation -> Text,
+        authentication -> Text,
+        managed -> Nullable<Text>,
+        created -> Timestamp,
+        updated -> Timestamp,
+    }
+}
+
+diesel::table! {
+    stages (id) {
+        id -> BigInt,
+        uuid -> Text,
+        name -> Text,
+        kind -> Text,
+        settings -> Text,
+        managed -> Nullable<Text>,
+        created -> Timestamp,
+        updated -> Timestamp,
+    }
+}
+
+diesel::table! {
+    flow_stage_bindings (id) {
+        id -> BigInt,
+        uuid -> Text,
+        flow_id -> BigInt,
+        stage_id -> BigInt,
+        binding_order -> Integer,
+        created -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> BigInt,
+        key_hash -> Text,
+        user_id -> BigInt,
+        created -> Timestamp,
+        expires -> Timestamp,
+        last_seen -> Timestamp,
+        ip -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    flow_states (id) {
+        id -> BigInt,
+        key_hash -> Text,
+        flow_id -> BigInt,
+        plan -> Text,
+        context -> Text,
+        position -> Integer,
+        step -> Integer,
+        finished -> Bool,
+        expires -> Timestamp,
+        created -> Timestamp,
+        updated -> Timestamp,
+    }
+}
+
+diesel::table! {
+    rate_limits (key) {
+        key -> Text,
+        window_start -> Timestamp,
+        hits -> Integer,
+    }
+}
+
+diesel::table! {
+    user_consents (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        application -> Text,
+        permissions -> Text,
+        expires -> Nullable<Timestamp>,
+        created -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sources (id) {
+        id -> BigInt,
+        uuid -> Text,
+        slug -> Text,
+        name -> Text,
+        kind -> Text,
+        provider_type -> Text,
+        enabled -> Bool,
+        promoted -> Bool,
+        consumer_key -> Text,
+        consumer_secret -> Nullable<Text>,
+        client_auth -> Text,
+        private_key -> Nullable<Text>,
+        certificate -> Nullable<Text>,
+        secret_expires -> Nullable<Timestamp>,
+        additional_scopes -> Text,
+        authorization_url -> Nullable<Text>,
+        access_token_url -> Nullable<Text>,
+        profile_url -> Nullable<Text>,
+        oidc_jwks_url -> Nullable<Text>,
+        settings -> Text,
+        user_matching_mode -> Text,
+        group_matching_mode -> Text,
+        authentication_flow_id -> Nullable<BigInt>,
+        enrollment_flow_id -> Nullable<BigInt>,
+        user_path_template -> Text,
+        icon -> Text,
+        created -> Timestamp,
+        updated -> Timestamp,
+    }
+}
+
+diesel::table! {
+    property_mappings (id) {
+        id -> BigInt,
+        uuid -> Text,
+        name -> Text,
+        kind -> Text,
+        expression -> Text,
+        managed -> Nullable<Text>,
+        created -> Timestamp,
+        updated -> Timestamp,
+    }
+}
+
+diesel::table! {
+    source_property_mappings (source_id, role, position) {
+        source_id -> BigInt,
+        mapping_id -> BigInt,
+        role -> Text,
+        position -> Integer,
+    }
+}
+
+diesel::table! {
+    user_source_connections (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        source_id -> BigInt,
+        identifier -> Text,
+        access_token -> Nullable<Text>,
+        refresh_token -> Nullable<Text>,
+        expires -> Nullable<Timestamp>,
+        attributes -> Text,
+        created -> Timestamp,
+        last_updated -> Timestamp,
+    }
+}
+
+diesel::table! {
+    group_source_connections (id) {
+        id -> BigInt,
+        group_id -> BigInt,
+        source_id -> BigInt,
+        identifier -> Text,
+        created -> Timestamp,
+        last_updated -> Timestamp,
+    }
+}
+
+diesel::table! {
+    oauth_states (id) {
+        id -> BigInt,
+        state_hash -> Text,
+        source_id -> BigInt,
+        browser_hash -> Text,
+        nonce -> Text,
+        pkce_verifier -> Text,
+        redirect_uri -> Text,
+        next -> Nullable<Text>,
+        resume_flow_hash -> Nullable<Text>,
+        created -> Timestamp,
+        expires -> Timestamp,
+    }
+}
+
 diesel::joinable!(group_members -> groups (group_id));
+diesel::joinable!(source_property_mappings -> sources (source_id));
+diesel::joinable!(source_property_mappings -> property_mappings (mapping_id));
+diesel::joinable!(user_source_connections -> users (user_id));
+diesel::joinable!(user_source_connections -> sources (source_id));
+diesel::joinable!(group_source_connections -> groups (group_id));
+diesel::joinable!(group_source_connections -> sources (source_id));
+diesel::joinable!(oauth_states -> sources (source_id));
+diesel::joinable!(flow_stage_bindings -> flows (flow_id));
+diesel::joinable!(flow_stage_bindings -> stages (stage_id));
+diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(flow_states -> flows (flow_id));
+diesel::joinable!(user_consents -> users (user_id));
 diesel::joinable!(group_members -> users (user_id));
 diesel::joinable!(api_tokens -> users (user_id));
 
-diesel::allow_tables_to_appear_in_same_query!(users, groups, group_members, api_tokens, events);
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    groups,
+    group_members,
+    api_tokens,
+    events,
+    flows,
+    stages,
+    flow_stage_bindings,
+    sessions,
+    flow_states,
+    rate_limits,
+    user_consents,
+    sources,
+    property_mappings,
+    source_property_mappings,
+    user_source_connections,
+    group_source_connections,
+    oauth_states,
+);

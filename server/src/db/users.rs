@@ -322,3 +322,13 @@ pub fn list(
         .load(conn)?;
     Ok((rows, total))
 }
+
+/// Users whose email matches case-insensitively, at most `limit`.
+pub fn find_by_email(conn: &mut DbConn, email: &str, limit: i64) -> Result<Vec<UserRow>, StoreError> {
+    Ok(users::table
+        .filter(users::email_key.eq(email_key(email)))
+        .filter(users::email_key.ne(""))
+        .select(UserRow::as_select())
+        .limit(limit)
+        .load(conn)?)
+}
