@@ -1,0 +1,1 @@
+//! The `openidconnect` plugin: generic OpenID Connect (filled in after Entra).
