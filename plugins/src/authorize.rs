@@ -66,5 +66,10 @@ pub(crate) fn build(
             }
         }
     }
-    Ok(AuthorizationRedirect { url: url.into(), state, nonce, pkce_verifier })
+    Ok(AuthorizationRedirect {
+        url: url.into(),
+        state,
+        nonce,
+        pkce_verifier,
+    })
 }

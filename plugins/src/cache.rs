@@ -67,12 +67,18 @@ pub(crate) fn jwks_kids(doc: &Value) -> impl Iterator<Item = &str> {
 
 impl JwksCache {
     pub fn new(min_refresh: Duration, max_age: Duration) -> Self {
-        Self { inner: Mutex::new(Inner::default()), min_refresh, max_age }
+        Self {
+            inner: Mutex::new(Inner::default()),
+            min_refresh,
+            max_age,
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         // A poisoned lock only means another thread panicked mid-update of plain maps.
-        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Drops everything cached for `url`.
@@ -93,21 +99,23 @@ impl JwksCache {
         let cached = {
             let mut inner = self.lock();
             let cached = inner.jwks.get(url).map(|e| (e.doc.clone(), e.fetched_at));
-            match &cached {
-                Some((doc, at)) => {
+            if let Some((doc, at)) = &cached {
+                {
                     let fresh = at.elapsed() < self.max_age;
                     let has_kid = kid.is_none_or(|k| jwks_kids(doc).any(|x| x == k));
                     if fresh && has_kid {
                         return Ok(doc.clone());
                     }
-                    let recently = inner.attempts.get(url).is_some_and(|t| t.elapsed() < self.min_refresh);
+                    let recently = inner
+                        .attempts
+                        .get(url)
+                        .is_some_and(|t| t.elapsed() < self.min_refresh);
                     if fresh && recently {
                         // Unknown kid but we refetched moments ago: answer from cache, the
                         // caller reports the unknown key.
                         return Ok(doc.clone());
                     }
                 }
-                None => {}
             }
             inner.attempts.insert(url.to_owned(), Instant::now());
             cached
@@ -115,11 +123,16 @@ impl JwksCache {
         match fetch_json(http, url).await {
             Ok(doc) if doc.get("keys").is_some_and(Value::is_array) => {
                 let doc = Arc::new(doc);
-                let entry = Entry { doc: doc.clone(), fetched_at: Instant::now() };
+                let entry = Entry {
+                    doc: doc.clone(),
+                    fetched_at: Instant::now(),
+                };
                 self.lock().jwks.insert(url.to_owned(), entry);
                 Ok(doc)
             }
-            Ok(_) => Err(PluginError::Metadata(format!("{url} is not a JWKS (no `keys` array)"))),
+            Ok(_) => Err(PluginError::Metadata(format!(
+                "{url} is not a JWKS (no `keys` array)"
+            ))),
             Err(e) => match cached {
                 Some((doc, _)) => {
                     tracing::warn!(url, error = %e, "JWKS refresh failed, keeping the cached key set");
@@ -138,7 +151,10 @@ impl JwksCache {
             return Ok(e.doc.clone());
         }
         let doc = Arc::new(fetch_json(http, url).await?);
-        let entry = Entry { doc: doc.clone(), fetched_at: Instant::now() };
+        let entry = Entry {
+            doc: doc.clone(),
+            fetched_at: Instant::now(),
+        };
         self.lock().documents.insert(url.to_owned(), entry);
         Ok(doc)
     }
@@ -157,7 +173,12 @@ async fn fetch_json(http: &reqwest::Client, url: &str) -> Result<Value, PluginEr
         .await
         .map_err(|e| PluginError::Metadata(format!("GET {url}: {}", crate::oauth::describe_reqwest(&e))))?;
     if !status.is_success() {
-        return Err(PluginError::Metadata(format!("GET {url}: HTTP {}: {}", status.as_u16(), excerpt(&body, 200))));
+        return Err(PluginError::Metadata(format!(
+            "GET {url}: HTTP {}: {}",
+            status.as_u16(),
+            excerpt(&body, 200)
+        )));
     }
-    serde_json::from_str(&body).map_err(|_| PluginError::Metadata(format!("GET {url}: the answer is not JSON")))
+    serde_json::from_str(&body)
+        .map_err(|_| PluginError::Metadata(format!("GET {url}: the answer is not JSON")))
 }

@@ -23,7 +23,10 @@ pub enum PluginError {
     IdToken(String),
     /// The profile (Graph `/me`, userinfo) could not be fetched.
     #[error("the user profile could not be fetched ({})", profile_message(*.status, .body_excerpt))]
-    Profile { status: Option<u16>, body_excerpt: String },
+    Profile {
+        status: Option<u16>,
+        body_excerpt: String,
+    },
     /// The upstream could not be reached, timed out or sent something unreadable.
     #[error("the identity provider could not be reached: {0}")]
     Network(String),
@@ -39,7 +42,11 @@ pub enum PluginError {
 fn upstream_message(error: &str, description: Option<&str>) -> String {
     // Entra descriptions carry "Trace ID"/"Correlation ID" lines after the first; the first line
     // is the human part ("AADSTS7000215: Invalid client secret provided…").
-    match description.and_then(|d| d.lines().next()).map(str::trim).filter(|l| !l.is_empty()) {
+    match description
+        .and_then(|d| d.lines().next())
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+    {
         Some(first) => first.to_owned(),
         None => format!("the identity provider answered `{error}`"),
     }
@@ -70,7 +77,12 @@ impl PluginError {
     /// Full detail for the event log (includes Entra trace/correlation ids, never secrets).
     pub fn detail(&self) -> Value {
         match self {
-            Self::Upstream { error, description, codes, status } => json!({
+            Self::Upstream {
+                error,
+                description,
+                codes,
+                status,
+            } => json!({
                 "kind": self.kind(), "error": error, "error_description": description,
                 "error_codes": codes, "status": status,
             }),
@@ -85,6 +97,9 @@ impl PluginError {
     }
 
     pub(crate) fn machine(error: &str, description: impl Into<String>) -> Self {
-        Self::MachineToken { error: error.to_owned(), description: description.into() }
+        Self::MachineToken {
+            error: error.to_owned(),
+            description: description.into(),
+        }
     }
 }

@@ -30,11 +30,14 @@ pub(crate) struct Peeked {
 
 /// Reads `alg`, `kid` and the unverified payload, rejecting disallowed algorithms up front so
 /// that the message is clear (`none`, HS256 with the public key as secret, …).
-pub(crate) fn peek_and_pin(token: &str, algorithms: &[CoreJwsSigningAlgorithm]) -> Result<Peeked, PluginError> {
+pub(crate) fn peek_and_pin(
+    token: &str,
+    algorithms: &[CoreJwsSigningAlgorithm],
+) -> Result<Peeked, PluginError> {
     let (header, payload) = peek_jwt(token).map_err(PluginError::IdToken)?;
     let alg = header.get("alg").and_then(Value::as_str).unwrap_or("").to_owned();
-    let allowed = algorithms.iter().filter_map(|a| serde_plain_name(a)).collect::<Vec<_>>();
-    if !allowed.iter().any(|a| *a == alg) {
+    let allowed = algorithms.iter().filter_map(serde_plain_name).collect::<Vec<_>>();
+    if !allowed.contains(&alg) {
         return Err(PluginError::IdToken(format!(
             "signing algorithm `{alg}` is not allowed (expected {})",
             allowed.join(", ")
@@ -45,7 +48,9 @@ pub(crate) fn peek_and_pin(token: &str, algorithms: &[CoreJwsSigningAlgorithm]) 
 }
 
 fn serde_plain_name(alg: &CoreJwsSigningAlgorithm) -> Option<String> {
-    serde_json::to_value(alg).ok().and_then(|v| v.as_str().map(str::to_owned))
+    serde_json::to_value(alg)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
 }
 
 /// Verifies the token against `jwks`; returns the verified claims as JSON.
@@ -58,16 +63,19 @@ pub(crate) fn verify(
     if let Some(kid) = &peeked.kid
         && !jwks_kids(jwks).any(|k| k == kid)
     {
-        return Err(PluginError::IdToken(format!("signed with an unknown key (kid `{kid}`)")));
+        return Err(PluginError::IdToken(format!(
+            "signed with an unknown key (kid `{kid}`)"
+        )));
     }
     let keys: CoreJsonWebKeySet = serde_json::from_value(jwks.clone())
         .map_err(|e| PluginError::Metadata(format!("the JWKS cannot be read: {e}")))?;
     let issuer = IssuerUrl::new(rules.issuer.to_owned())
         .map_err(|e| PluginError::Configuration(format!("issuer `{}`: {e}", rules.issuer)))?;
-    let verifier = IdTokenVerifier::new_public_client(ClientId::new(rules.client_id.to_owned()), issuer, keys)
-        .set_allowed_algs(rules.algorithms.iter().cloned())
-        // openidconnect has no leeway setting: shift its clock back for the `exp` check.
-        .set_time_fn(|| Utc::now() - chrono::Duration::seconds(LEEWAY_SECS));
+    let verifier =
+        IdTokenVerifier::new_public_client(ClientId::new(rules.client_id.to_owned()), issuer, keys)
+            .set_allowed_algs(rules.algorithms.iter().cloned())
+            // openidconnect has no leeway setting: shift its clock back for the `exp` check.
+            .set_time_fn(|| Utc::now() - chrono::Duration::seconds(LEEWAY_SECS));
     token
         .claims(&verifier, &Nonce::new(rules.nonce.to_owned()))
         .map_err(|e| PluginError::IdToken(e.to_string()))?;
@@ -77,7 +85,9 @@ pub(crate) fn verify(
     if let Some(nbf) = claims.get("nbf").and_then(Value::as_i64)
         && nbf > now + LEEWAY_SECS
     {
-        return Err(PluginError::IdToken(format!("the token is not valid before {nbf} (now {now})")));
+        return Err(PluginError::IdToken(format!(
+            "the token is not valid before {nbf} (now {now})"
+        )));
     }
     Ok(claims)
 }

@@ -28,7 +28,7 @@ pub use error::PluginError;
 pub use plugin::{PluginContext, SourcePlugin, default_http_client};
 pub use registry::Registry;
 pub use types::{
-    AuthorizationRedirect, AuthorizationRequest, BaseProperties, CallbackData, ClientCredential,
-    FieldErrors, GroupSync, MachineIdentity, MachineTokenRules, ResolvedUrls, SourceConfig,
-    SourceTypeDescription, UpstreamGroup, UpstreamIdentity, UpstreamTokens,
+    AuthorizationRedirect, AuthorizationRequest, BaseProperties, CallbackData, ClientCredential, FieldErrors,
+    GroupSync, MachineIdentity, MachineTokenRules, ResolvedUrls, SourceConfig, SourceTypeDescription,
+    UpstreamGroup, UpstreamIdentity, UpstreamTokens,
 };

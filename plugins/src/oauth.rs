@@ -91,17 +91,28 @@ pub(crate) async fn exchange_code(
     // The issuer and JWKS of this client are unused: id_tokens are verified separately with a
     // verifier built from our own cache.
     let issuer = IssuerUrl::new(ex.token_url.to_owned()).map_err(|e| config("access token URL", &e))?;
-    let mut client: ExchangeClient =
-        Client::new(ClientId::new(ex.client_id.to_owned()), issuer, JsonWebKeySet::new(Vec::new()))
-            .set_token_uri(token_url)
-            .set_auth_type(AuthType::RequestBody);
+    let mut client: ExchangeClient = Client::new(
+        ClientId::new(ex.client_id.to_owned()),
+        issuer,
+        JsonWebKeySet::new(Vec::new()),
+    )
+    .set_token_uri(token_url)
+    .set_auth_type(AuthType::RequestBody);
     let mut assertion = None;
     match ex.credential {
         ClientCredential::Secret(secret) => {
             client = client.set_client_secret(ClientSecret::new(secret.clone()));
         }
-        ClientCredential::PrivateKeyJwt { private_key_pem, certificate_pem } => {
-            assertion = Some(client_assertion(ex.client_id, ex.token_url, private_key_pem, certificate_pem)?);
+        ClientCredential::PrivateKeyJwt {
+            private_key_pem,
+            certificate_pem,
+        } => {
+            assertion = Some(client_assertion(
+                ex.client_id,
+                ex.token_url,
+                private_key_pem,
+                certificate_pem,
+            )?);
         }
     }
     let redirect = RedirectUrl::new(ex.redirect_uri.to_owned()).map_err(|e| config("redirect URI", &e))?;
@@ -128,9 +139,16 @@ fn map_token_error(
             {
                 codes.push(code);
             }
-            PluginError::Upstream { error: body.error, description: body.error_description, codes, status: None }
+            PluginError::Upstream {
+                error: body.error,
+                description: body.error_description,
+                codes,
+                status: None,
+            }
         }
-        RequestTokenError::Request(e) => PluginError::Network(format!("token request failed: {}", describe_http(&e))),
+        RequestTokenError::Request(e) => {
+            PluginError::Network(format!("token request failed: {}", describe_http(&e)))
+        }
         RequestTokenError::Parse(e, body) => PluginError::Upstream {
             error: "invalid_response".to_owned(),
             description: Some(format!(
@@ -217,8 +235,9 @@ pub(crate) fn client_assertion(
     private_key_pem: &str,
     certificate_pem: &str,
 ) -> Result<String, PluginError> {
-    let key = EncodingKey::from_rsa_pem(private_key_pem.as_bytes())
-        .map_err(|e| PluginError::Configuration(format!("the private key is not a usable RSA PEM key: {e}")))?;
+    let key = EncodingKey::from_rsa_pem(private_key_pem.as_bytes()).map_err(|e| {
+        PluginError::Configuration(format!("the private key is not a usable RSA PEM key: {e}"))
+    })?;
     let mut header = Header::new(Algorithm::RS256);
     header.typ = Some("JWT".to_owned());
     header.x5t_s256 = Some(x5t_s256(certificate_pem)?);

@@ -5,12 +5,12 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+use crate::PluginError;
 use crate::cache::JwksCache;
 use crate::types::{
     AuthorizationRedirect, AuthorizationRequest, CallbackData, FieldErrors, MachineIdentity,
     MachineTokenRules, ResolvedUrls, SourceConfig, SourceTypeDescription, UpstreamIdentity,
 };
-use crate::PluginError;
 
 /// Shared per-process resources: one HTTP client (pooling, timeouts, no redirects) and the
 /// JWKS/discovery cache. Cheap to clone.
@@ -22,7 +22,10 @@ pub struct PluginContext {
 
 impl PluginContext {
     pub fn new(http: reqwest::Client) -> Self {
-        Self { http, jwks: Arc::new(JwksCache::default()) }
+        Self {
+            http,
+            jwks: Arc::new(JwksCache::default()),
+        }
     }
 
     pub fn with_cache(http: reqwest::Client, jwks: Arc<JwksCache>) -> Self {

@@ -32,7 +32,10 @@ pub enum ClientCredential {
     Secret(String),
     /// `private_key_jwt`: a client assertion signed RS256 with the key of the certificate
     /// registered upstream (header `x5t#S256`).
-    PrivateKeyJwt { private_key_pem: String, certificate_pem: String },
+    PrivateKeyJwt {
+        private_key_pem: String,
+        certificate_pem: String,
+    },
 }
 
 impl fmt::Debug for ClientCredential {
@@ -142,7 +145,9 @@ pub struct AuthorizationRedirect {
 
 impl fmt::Debug for AuthorizationRedirect {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AuthorizationRedirect").field("url", &self.url).finish_non_exhaustive()
+        f.debug_struct("AuthorizationRedirect")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
     }
 }
 
@@ -157,7 +162,9 @@ pub struct CallbackData {
 
 impl fmt::Debug for CallbackData {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CallbackData").field("redirect_uri", &self.redirect_uri).finish_non_exhaustive()
+        f.debug_struct("CallbackData")
+            .field("redirect_uri", &self.redirect_uri)
+            .finish_non_exhaustive()
     }
 }
 
@@ -205,7 +212,9 @@ pub struct UpstreamTokens {
 
 impl fmt::Debug for UpstreamTokens {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("UpstreamTokens").field("expires_at", &self.expires_at).finish_non_exhaustive()
+        f.debug_struct("UpstreamTokens")
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
     }
 }
 

@@ -59,10 +59,15 @@ pub(crate) fn url_allowed(url: &Url) -> bool {
 
 /// Checks an optional URL field, recording a field error.
 pub(crate) fn check_url_field(errors: &mut FieldErrors, field: &str, value: Option<&str>) {
-    let Some(value) = value.filter(|v| !v.trim().is_empty()) else { return };
+    let Some(value) = value.filter(|v| !v.trim().is_empty()) else {
+        return;
+    };
     match Url::parse(value) {
         Ok(url) if url_allowed(&url) => {}
-        Ok(_) => errors.add(field, "must be an https URL (http is allowed only for loopback hosts)"),
+        Ok(_) => errors.add(
+            field,
+            "must be an https URL (http is allowed only for loopback hosts)",
+        ),
         Err(e) => errors.add(field, format!("is not a valid URL: {e}")),
     }
 }
@@ -70,7 +75,9 @@ pub(crate) fn check_url_field(errors: &mut FieldErrors, field: &str, value: Opti
 pub(crate) fn parse_url(what: &str, value: &str) -> Result<Url, PluginError> {
     let url = Url::parse(value).map_err(|e| PluginError::Configuration(format!("{what} `{value}`: {e}")))?;
     if !url_allowed(&url) {
-        return Err(PluginError::Configuration(format!("{what} `{value}` must use https")));
+        return Err(PluginError::Configuration(format!(
+            "{what} `{value}` must use https"
+        )));
     }
     Ok(url)
 }
@@ -103,7 +110,10 @@ pub(crate) fn peek_jwt(token: &str) -> Result<(Value, Value), String> {
 
 /// A short, single-line excerpt of an upstream body for errors and events.
 pub(crate) fn excerpt(body: &str, max: usize) -> String {
-    let flat: String = body.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let flat: String = body
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
     let trimmed = flat.trim();
     if trimmed.chars().count() <= max {
         trimmed.to_owned()
@@ -139,8 +149,12 @@ mod tests {
     fn loopback_http_only() {
         assert!(url_allowed(&Url::parse("http://127.0.0.1:9100/x").unwrap()));
         assert!(url_allowed(&Url::parse("http://localhost/x").unwrap()));
-        assert!(!url_allowed(&Url::parse("http://login.microsoftonline.com/x").unwrap()));
-        assert!(url_allowed(&Url::parse("https://login.microsoftonline.com/x").unwrap()));
+        assert!(!url_allowed(
+            &Url::parse("http://login.microsoftonline.com/x").unwrap()
+        ));
+        assert!(url_allowed(
+            &Url::parse("https://login.microsoftonline.com/x").unwrap()
+        ));
         assert!(!url_allowed(&Url::parse("ftp://127.0.0.1/x").unwrap()));
     }
 

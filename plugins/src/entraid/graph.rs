@@ -53,7 +53,11 @@ pub(crate) async fn get_json(
         if remaining.is_zero() {
             return Err(GraphError::Throttled("the time budget ran out".to_owned()));
         }
-        let send = http.get(url).bearer_auth(token).header(reqwest::header::ACCEPT, "application/json").send();
+        let send = http
+            .get(url)
+            .bearer_auth(token)
+            .header(reqwest::header::ACCEPT, "application/json")
+            .send();
         let resp = match tokio::time::timeout(remaining, send).await {
             Err(_) => return Err(GraphError::Network("no answer within the time budget".to_owned())),
             Ok(Err(e)) => return Err(GraphError::Network(describe_reqwest(&e))),
@@ -80,9 +84,13 @@ pub(crate) async fn get_json(
             Ok(Ok(b)) => b,
         };
         if !(200..300).contains(&status) {
-            return Err(GraphError::Status { status, detail: graph_error_detail(&body) });
+            return Err(GraphError::Status {
+                status,
+                detail: graph_error_detail(&body),
+            });
         }
-        return serde_json::from_str(&body).map_err(|_| GraphError::Invalid("the body is not JSON".to_owned()));
+        return serde_json::from_str(&body)
+            .map_err(|_| GraphError::Invalid("the body is not JSON".to_owned()));
     }
 }
 
@@ -122,16 +130,23 @@ pub(crate) async fn fetch_groups(
         GroupSyncMode::Transitive => "transitiveMemberOf",
     };
     let deadline = Instant::now() + budget;
-    let mut url = format!("{graph_base}/v1.0/me/{relation}/microsoft.graph.group?$select={GROUP_SELECT}&$top=999");
+    let mut url =
+        format!("{graph_base}/v1.0/me/{relation}/microsoft.graph.group?$select={GROUP_SELECT}&$top=999");
     let mut groups = Vec::new();
     let mut seen = HashSet::new();
     loop {
         let page = match get_json(http, &url, token, deadline).await {
             Ok(p) => p,
-            Err(e) => return GroupSync::Failed { reason: e.to_string() },
+            Err(e) => {
+                return GroupSync::Failed {
+                    reason: e.to_string(),
+                };
+            }
         };
         let Some(items) = page.get("value").and_then(Value::as_array) else {
-            return GroupSync::Failed { reason: "a Graph page had no `value` array".to_owned() };
+            return GroupSync::Failed {
+                reason: "a Graph page had no `value` array".to_owned(),
+            };
         };
         for item in items {
             // Cast endpoints may omit @odata.type; where present, only groups count
@@ -141,12 +156,22 @@ pub(crate) async fn fetch_groups(
             {
                 continue;
             }
-            let Some(id) = item.get("id").and_then(Value::as_str) else { continue };
+            let Some(id) = item.get("id").and_then(Value::as_str) else {
+                continue;
+            };
             if !seen.insert(id.to_owned()) {
                 continue;
             }
-            let name = item.get("displayName").and_then(Value::as_str).filter(|n| !n.is_empty()).unwrap_or(id);
-            groups.push(UpstreamGroup { identifier: id.to_owned(), name: name.to_owned(), info: item.clone() });
+            let name = item
+                .get("displayName")
+                .and_then(Value::as_str)
+                .filter(|n| !n.is_empty())
+                .unwrap_or(id);
+            groups.push(UpstreamGroup {
+                identifier: id.to_owned(),
+                name: name.to_owned(),
+                info: item.clone(),
+            });
         }
         match page.get("@odata.nextLink").and_then(Value::as_str) {
             None => return GroupSync::Synced { groups },
@@ -154,7 +179,9 @@ pub(crate) async fn fetch_groups(
                 // Never send the bearer token to another host than Graph's.
                 let same_origin = url::Url::parse(next).is_ok_and(|u| crate::util::origin(&u) == graph_base);
                 if !same_origin {
-                    return GroupSync::Failed { reason: "Graph's nextLink points to another host".to_owned() };
+                    return GroupSync::Failed {
+                        reason: "Graph's nextLink points to another host".to_owned(),
+                    };
                 }
                 url = next.to_owned();
             }

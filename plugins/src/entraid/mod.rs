@@ -51,12 +51,21 @@ impl EntraIdPlugin {
     /// removed, order kept.
     pub fn scopes(cfg: &SourceConfig, s: &EntraSettings) -> Vec<String> {
         let user_read = s.graph_scope("User.Read");
-        let group_read =
-            (s.group_sync != GroupSyncMode::Off).then(|| s.graph_scope("GroupMember.Read.All")).unwrap_or_default();
-        let mut scopes = dedupe_scopes(["openid profile email", user_read.as_str(), cfg.additional_scopes.as_str()]);
+        let group_read = if s.group_sync == GroupSyncMode::Off {
+            String::new()
+        } else {
+            s.graph_scope("GroupMember.Read.All")
+        };
+        let mut scopes = dedupe_scopes([
+            "openid profile email",
+            user_read.as_str(),
+            cfg.additional_scopes.as_str(),
+        ]);
         // The bare form also counts as present (Graph is the default resource).
         if !group_read.is_empty()
-            && !scopes.iter().any(|x| x.eq_ignore_ascii_case(&group_read) || x.eq_ignore_ascii_case("GroupMember.Read.All"))
+            && !scopes.iter().any(|x| {
+                x.eq_ignore_ascii_case(&group_read) || x.eq_ignore_ascii_case("GroupMember.Read.All")
+            })
         {
             scopes.push(group_read);
         }
@@ -96,7 +105,13 @@ impl SourcePlugin for EntraIdPlugin {
         let s = settings_or_config_error(cfg)?;
         let urls = settings::resolve(cfg, &s)?;
         let auth_url = urls.authorization_url.unwrap_or_default();
-        authorize::build(&auth_url, cfg.consumer_key.trim(), &Self::scopes(cfg, &s), &req, &[("response_mode", "query")])
+        authorize::build(
+            &auth_url,
+            cfg.consumer_key.trim(),
+            &Self::scopes(cfg, &s),
+            &req,
+            &[("response_mode", "query")],
+        )
     }
 
     async fn complete(
@@ -123,6 +138,8 @@ impl SourcePlugin for EntraIdPlugin {
     }
 
     fn secret_expires(&self, cfg: &SourceConfig) -> Option<chrono::NaiveDate> {
-        EntraSettings::from_config(cfg).ok().and_then(|s| s.secret_expires)
+        EntraSettings::from_config(cfg)
+            .ok()
+            .and_then(|s| s.secret_expires)
     }
 }

@@ -70,16 +70,21 @@ impl Tenant {
         match v.to_ascii_lowercase().as_str() {
             "common" => Ok(Self::Common),
             "organizations" => Ok(Self::Organizations),
-            "consumers" => Err("`consumers` (personal accounts only) is not supported; use `common`".to_owned()),
+            "consumers" => {
+                Err("`consumers` (personal accounts only) is not supported; use `common`".to_owned())
+            }
             lower if is_guid(lower) => Ok(Self::Guid(lower.to_owned())),
-            lower if lower.contains('.')
-                && lower.split('.').all(|l| {
-                    !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-                }) =>
+            lower
+                if lower.contains('.')
+                    && lower.split('.').all(|l| {
+                        !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                    }) =>
             {
                 Ok(Self::Domain(lower.to_owned()))
             }
-            _ => Err(format!("`{v}` is not a tenant GUID, a domain, `common` or `organizations`")),
+            _ => Err(format!(
+                "`{v}` is not a tenant GUID, a domain, `common` or `organizations`"
+            )),
         }
     }
 
@@ -147,11 +152,16 @@ impl EntraSettings {
             "usgov" => Cloud::UsGov,
             "china" => Cloud::China,
             other => {
-                errors.add("settings.cloud", format!("unknown cloud `{other}` (global, usgov or china)"));
+                errors.add(
+                    "settings.cloud",
+                    format!("unknown cloud `{other}` (global, usgov or china)"),
+                );
                 Cloud::Global
             }
         };
-        let tenant_source = non_empty(raw.tenant.as_ref()).map(str::to_owned).or_else(|| tenant_from_urls(cfg));
+        let tenant_source = non_empty(raw.tenant.as_ref())
+            .map(str::to_owned)
+            .or_else(|| tenant_from_urls(cfg));
         let tenant = match tenant_source.as_deref().map(Tenant::parse) {
             None => Tenant::Common,
             Some(Ok(t)) => t,
@@ -170,10 +180,17 @@ impl EntraSettings {
                 let on = cfg.additional_scopes.split_whitespace().any(|s| {
                     s.eq_ignore_ascii_case(&group_scope) || s.eq_ignore_ascii_case("GroupMember.Read.All")
                 });
-                if on { GroupSyncMode::Transitive } else { GroupSyncMode::Off }
+                if on {
+                    GroupSyncMode::Transitive
+                } else {
+                    GroupSyncMode::Off
+                }
             }
             Some(other) => {
-                errors.add("settings.group_sync", format!("unknown value `{other}` (off, direct or transitive)"));
+                errors.add(
+                    "settings.group_sync",
+                    format!("unknown value `{other}` (off, direct or transitive)"),
+                );
                 GroupSyncMode::Off
             }
         };
@@ -190,7 +207,10 @@ impl EntraSettings {
             None | Some("") | Some("keep") => false,
             Some("deny") => true,
             Some(other) => {
-                errors.add("settings.on_group_error", format!("unknown value `{other}` (keep or deny)"));
+                errors.add(
+                    "settings.on_group_error",
+                    format!("unknown value `{other}` (keep or deny)"),
+                );
                 false
             }
         };
@@ -200,11 +220,17 @@ impl EntraSettings {
         }
         let secret_expires = non_empty(raw.secret_expires.as_ref()).and_then(|d| {
             NaiveDate::parse_from_str(d, "%Y-%m-%d")
-                .map_err(|_| errors.add("settings.secret_expires", format!("`{d}` is not a date (YYYY-MM-DD)")))
+                .map_err(|_| {
+                    errors.add(
+                        "settings.secret_expires",
+                        format!("`{d}` is not a date (YYYY-MM-DD)"),
+                    )
+                })
                 .ok()
         });
-        let profile_select =
-            non_empty(raw.profile_select.as_ref()).unwrap_or(DEFAULT_PROFILE_SELECT).replace(char::is_whitespace, "");
+        let profile_select = non_empty(raw.profile_select.as_ref())
+            .unwrap_or(DEFAULT_PROFILE_SELECT)
+            .replace(char::is_whitespace, "");
         errors.into_result()?;
         Ok(Self {
             tenant,
@@ -230,7 +256,12 @@ fn tenant_from_urls(cfg: &SourceConfig) -> Option<String> {
         .into_iter()
         .filter_map(non_empty)
         .filter_map(|u| url::Url::parse(u).ok())
-        .find_map(|u| u.path_segments()?.next().filter(|s| !s.is_empty()).map(str::to_owned))
+        .find_map(|u| {
+            u.path_segments()?
+                .next()
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+        })
 }
 
 /// Field checks beyond the settings object.
@@ -246,7 +277,10 @@ pub(crate) fn validate(cfg: &SourceConfig) -> Result<EntraSettings, FieldErrors>
             errors.add("consumer_secret", "the client secret is required");
         }
         crate::ClientCredential::Secret(_) => {}
-        crate::ClientCredential::PrivateKeyJwt { private_key_pem, certificate_pem } => {
+        crate::ClientCredential::PrivateKeyJwt {
+            private_key_pem,
+            certificate_pem,
+        } => {
             if jsonwebtoken::EncodingKey::from_rsa_pem(private_key_pem.as_bytes()).is_err() {
                 errors.add("private_key", "must be an RSA private key in PEM form");
             }
@@ -282,8 +316,13 @@ pub(crate) fn validate(cfg: &SourceConfig) -> Result<EntraSettings, FieldErrors>
 pub(crate) fn resolve(cfg: &SourceConfig, s: &EntraSettings) -> Result<ResolvedUrls, PluginError> {
     let login = s.cloud.login_origin();
     let seg = s.tenant.segment();
-    let pick = |explicit: &Option<String>, default: String| non_empty(explicit.as_ref()).map(str::to_owned).unwrap_or(default);
-    let authorization_url = pick(&cfg.authorization_url, format!("{login}/{seg}/oauth2/v2.0/authorize"));
+    let pick = |explicit: &Option<String>, default: String| {
+        non_empty(explicit.as_ref()).map(str::to_owned).unwrap_or(default)
+    };
+    let authorization_url = pick(
+        &cfg.authorization_url,
+        format!("{login}/{seg}/oauth2/v2.0/authorize"),
+    );
     let access_token_url = pick(&cfg.access_token_url, format!("{login}/{seg}/oauth2/v2.0/token"));
     let jwks_url = pick(&cfg.oidc_jwks_url, format!("{login}/{seg}/discovery/v2.0/keys"));
     let profile_url = pick(&cfg.profile_url, format!("{}/v1.0/me", s.cloud.graph_origin()));

@@ -23,7 +23,9 @@ struct Args {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .init();
     let args = Args::parse();
     let directory: Directory = match &args.config {
         Some(path) => serde_json::from_slice(&std::fs::read(path)?)?,
@@ -44,9 +46,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("  redirect URI registered  : {}", args.redirect_uri);
     println!("  additional scopes        : https://graph.microsoft.com/GroupMember.Read.All");
     println!();
-    println!("Sign-in without UI: login_hint picks the user, else the default ({}).", fixtures::ADELE_UPN);
-    println!("Machine client: {} / {} (scope=api://{}/.default)", fixtures::DAEMON, fixtures::DAEMON_SECRET, fixtures::APP);
-    println!("Control: POST {0}/_sim/default-user, POST|DELETE {0}/_sim/faults, GET {0}/_sim/counters", sim.base_url());
+    println!(
+        "Sign-in without UI: login_hint picks the user, else the default ({}).",
+        fixtures::ADELE_UPN
+    );
+    println!(
+        "Machine client: {} / {} (scope=api://{}/.default)",
+        fixtures::DAEMON,
+        fixtures::DAEMON_SECRET,
+        fixtures::APP
+    );
+    println!(
+        "Control: POST {0}/_sim/default-user, POST|DELETE {0}/_sim/faults, GET {0}/_sim/counters",
+        sim.base_url()
+    );
     tokio::signal::ctrl_c().await?;
     sim.stop();
     Ok(())

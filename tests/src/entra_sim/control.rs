@@ -4,9 +4,9 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::Shared;
 use super::directory::User;
 use super::state::{Counters, Faults};
-use super::Shared;
 
 #[derive(Deserialize)]
 pub struct DefaultUser {
@@ -35,7 +35,11 @@ pub async fn default_user(body: web::Json<DefaultUser>, sim: web::Data<Shared>) 
 }
 
 /// `POST /_sim/users/{tenant}` with a user object: adds or replaces the user.
-pub async fn put_user(path: web::Path<String>, body: web::Json<User>, sim: web::Data<Shared>) -> HttpResponse {
+pub async fn put_user(
+    path: web::Path<String>,
+    body: web::Json<User>,
+    sim: web::Data<Shared>,
+) -> HttpResponse {
     let mut st = sim.lock();
     match st.directory.tenant_mut(&path) {
         Some(t) => {

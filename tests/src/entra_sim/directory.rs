@@ -53,7 +53,11 @@ impl User {
     /// A B2B guest: UPN `alias_domain#EXT#@<tenant domain>`, no mail, the home address in
     /// `otherMails`.
     pub fn guest(id: &str, home_email: &str, tenant_domain: &str, display_name: &str) -> Self {
-        let mut u = Self::member(id, &format!("{}#EXT#@{tenant_domain}", home_email.replace('@', "_")), display_name);
+        let mut u = Self::member(
+            id,
+            &format!("{}#EXT#@{tenant_domain}", home_email.replace('@', "_")),
+            display_name,
+        );
         u.mail = None;
         u.other_mails = vec![home_email.to_owned()];
         u.user_type = UserType::Guest;
@@ -150,8 +154,15 @@ impl Group {
 /// Non-group objects that `memberOf` returns too (consumers must filter them out).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum OtherObject {
-    DirectoryRole { id: String, display_name: String, role_template_id: String },
-    AdministrativeUnit { id: String, display_name: String },
+    DirectoryRole {
+        id: String,
+        display_name: String,
+        role_template_id: String,
+    },
+    AdministrativeUnit {
+        id: String,
+        display_name: String,
+    },
 }
 
 impl OtherObject {
@@ -163,7 +174,11 @@ impl OtherObject {
 
     pub fn graph_json(&self) -> Value {
         match self {
-            Self::DirectoryRole { id, display_name, role_template_id } => json!({
+            Self::DirectoryRole {
+                id,
+                display_name,
+                role_template_id,
+            } => json!({
                 "@odata.type": "#microsoft.graph.directoryRole", "id": id, "deletedDateTime": null,
                 "description": format!("{display_name} role"), "displayName": display_name,
                 "roleTemplateId": role_template_id,
@@ -201,7 +216,11 @@ pub struct Tenant {
 
 impl Tenant {
     pub fn new(id: &str, domain: &str) -> Self {
-        Self { id: id.to_owned(), domains: vec![domain.to_owned()], ..Self::default() }
+        Self {
+            id: id.to_owned(),
+            domains: vec![domain.to_owned()],
+            ..Self::default()
+        }
     }
 
     pub fn primary_domain(&self) -> &str {
@@ -232,7 +251,10 @@ impl Tenant {
     }
 
     pub fn add_admin_unit(&mut self, id: &str, name: &str) -> &mut Self {
-        let o = OtherObject::AdministrativeUnit { id: id.to_owned(), display_name: name.to_owned() };
+        let o = OtherObject::AdministrativeUnit {
+            id: id.to_owned(),
+            display_name: name.to_owned(),
+        };
         self.others.insert(id.to_owned(), o);
         self
     }
@@ -286,7 +308,9 @@ impl Tenant {
         self.users.insert(id.clone(), user);
         for i in 0..syn.group_count {
             let gid = format!("6b6b6b6b-0000-4000-8000-{i:012x}");
-            self.groups.entry(gid.clone()).or_insert_with(|| Group::security(&gid, &format!("load-group-{i}")));
+            self.groups
+                .entry(gid.clone())
+                .or_insert_with(|| Group::security(&gid, &format!("load-group-{i}")));
             self.memberships.entry(id.clone()).or_default().push(gid);
         }
         Some(id)
@@ -370,7 +394,10 @@ impl App {
     }
 
     pub fn secret(mut self, value: &str, expires: Option<DateTime<Utc>>) -> Self {
-        self.secrets.push(AppSecret { value: value.to_owned(), expires });
+        self.secrets.push(AppSecret {
+            value: value.to_owned(),
+            expires,
+        });
         self
     }
 
@@ -425,11 +452,15 @@ impl Directory {
     }
 
     pub fn app(&self, client_id: &str) -> Option<&App> {
-        self.apps.iter().find(|a| a.client_id.eq_ignore_ascii_case(client_id))
+        self.apps
+            .iter()
+            .find(|a| a.client_id.eq_ignore_ascii_case(client_id))
     }
 
     pub fn app_mut(&mut self, client_id: &str) -> Option<&mut App> {
-        self.apps.iter_mut().find(|a| a.client_id.eq_ignore_ascii_case(client_id))
+        self.apps
+            .iter_mut()
+            .find(|a| a.client_id.eq_ignore_ascii_case(client_id))
     }
 
     /// By GUID or verified domain (case-insensitive).
@@ -447,9 +478,12 @@ impl Directory {
 
     /// The tenant whose domain matches a UPN's domain (home-realm discovery for `common`).
     pub fn tenant_for_login(&self, hint: &str) -> Option<&Tenant> {
-        self.tenants.iter().find(|t| t.find_user(hint).is_some()).or_else(|| {
-            let domain = hint.rsplit_once('@')?.1;
-            self.tenant(domain)
-        })
+        self.tenants
+            .iter()
+            .find(|t| t.find_user(hint).is_some())
+            .or_else(|| {
+                let domain = hint.rsplit_once('@')?.1;
+                self.tenant(domain)
+            })
     }
 }

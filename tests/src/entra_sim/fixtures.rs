@@ -68,13 +68,24 @@ pub fn standard_directory_with_redirect(redirect: &str) -> Directory {
     contoso
         .add_user(User::member(ADELE, ADELE_UPN, "Adele Vance").with_job("Retail Manager", "Retail"))
         .add_user(
-            User::member(ALEX, ALEX_UPN, "Alex Wilber").with_mail(None).with_job("Marketing Assistant", "Marketing"),
+            User::member(ALEX, ALEX_UPN, "Alex Wilber")
+                .with_mail(None)
+                .with_job("Marketing Assistant", "Marketing"),
         )
-        .add_user(User::guest(GUEST, GUEST_HOME_EMAIL, CONTOSO_DOMAIN, "Gizmo Guest"))
+        .add_user(User::guest(
+            GUEST,
+            GUEST_HOME_EMAIL,
+            CONTOSO_DOMAIN,
+            "Gizmo Guest",
+        ))
         .add_user(User::member(MANY, MANY_UPN, "Many Groups"))
         .add_group(Group::security(ENGINEERING, "Engineering"))
         .add_group(Group::security(PLATFORM, "Platform Team"))
-        .add_group(Group::m365(ALL_STAFF, "All Staff", "allstaff@contoso.onmicrosoft.com"))
+        .add_group(Group::m365(
+            ALL_STAFF,
+            "All Staff",
+            "allstaff@contoso.onmicrosoft.com",
+        ))
         .add_role(GLOBAL_ADMIN_ROLE, "Global Administrator")
         .add_admin_unit(TEST_AU, "Integration Testing unit");
     if let Some(u) = contoso.users.get_mut(ALEX) {
@@ -100,13 +111,18 @@ pub fn standard_directory_with_redirect(redirect: &str) -> Directory {
     }
     contoso.add_member(MANY, GLOBAL_ADMIN_ROLE);
     contoso.default_user = Some(ADELE.to_owned());
-    contoso.synthetic = Some(SyntheticUsers { prefix: "loaduser".to_owned(), group_count: 100 });
+    contoso.synthetic = Some(SyntheticUsers {
+        prefix: "loaduser".to_owned(),
+        group_count: 100,
+    });
 
     let fabrikam = dir.add_tenant(Tenant::new(FABRIKAM, FABRIKAM_DOMAIN));
-    fabrikam.add_user(User::member(BOB, BOB_UPN, "Bob Builder")).add_group(Group::security(
-        "fafafafa-0000-4000-8000-000000000001",
-        "Fabrikam Staff",
-    ));
+    fabrikam
+        .add_user(User::member(BOB, BOB_UPN, "Bob Builder"))
+        .add_group(Group::security(
+            "fafafafa-0000-4000-8000-000000000001",
+            "Fabrikam Staff",
+        ));
     fabrikam.add_member(BOB, "fafafafa-0000-4000-8000-000000000001");
 
     let expired = Utc::now() - Duration::days(30);
@@ -128,7 +144,11 @@ pub fn standard_directory_with_redirect(redirect: &str) -> Directory {
     .add_app(App::new(DAEMON, CONTOSO, "Nightly sync daemon").secret(DAEMON_SECRET, None))
     .add_app(App::new(V2_API, CONTOSO, "Gatehouse API v2").token_version(2))
     .add_app(App::new(OTHER_API, CONTOSO, "Unrelated API"))
-    .add_app(App::new(FABRIKAM_DAEMON, FABRIKAM, "Fabrikam daemon").secret(FABRIKAM_DAEMON_SECRET, None).multi_tenant(true));
+    .add_app(
+        App::new(FABRIKAM_DAEMON, FABRIKAM, "Fabrikam daemon")
+            .secret(FABRIKAM_DAEMON_SECRET, None)
+            .multi_tenant(true),
+    );
     if let Some(d) = dir.app_mut(DAEMON) {
         d.granted_roles = vec!["Gatehouse.Exchange".to_owned()];
     }

@@ -6,9 +6,9 @@ use std::collections::HashMap;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Map, Value, json};
 
+use super::Shared;
 use super::protocol::{graph_error, graph_ok, now};
 use super::state::{GraphGrant, GraphTarget, SimState};
-use super::Shared;
 
 const GROUP_READ_SCOPES: &[&str] = &["GroupMember.Read.All", "Group.Read.All", "Directory.Read.All"];
 
@@ -22,15 +22,29 @@ fn bearer(st: &SimState, req: &HttpRequest) -> Result<GraphGrant, HttpResponse> 
         .map(str::trim)
         .unwrap_or("");
     if token.is_empty() {
-        return Err(graph_error(401, "InvalidAuthenticationToken", "Access token is empty."));
+        return Err(graph_error(
+            401,
+            "InvalidAuthenticationToken",
+            "Access token is empty.",
+        ));
     }
     match st.graph_tokens.get(token) {
         Some(g) if g.expires_at > now() => Ok(g.clone()),
-        Some(_) => Err(graph_error(401, "InvalidAuthenticationToken", "Access token has expired or is not yet valid.")),
-        None if token.split('.').count() == 3 => {
-            Err(graph_error(401, "InvalidAuthenticationToken", "Access token validation failure. Invalid audience."))
-        }
-        None => Err(graph_error(401, "InvalidAuthenticationToken", "CompactToken parsing failed with error code: 80049217")),
+        Some(_) => Err(graph_error(
+            401,
+            "InvalidAuthenticationToken",
+            "Access token has expired or is not yet valid.",
+        )),
+        None if token.split('.').count() == 3 => Err(graph_error(
+            401,
+            "InvalidAuthenticationToken",
+            "Access token validation failure. Invalid audience.",
+        )),
+        None => Err(graph_error(
+            401,
+            "InvalidAuthenticationToken",
+            "CompactToken parsing failed with error code: 80049217",
+        )),
     }
 }
 
@@ -55,9 +69,21 @@ async fn faults(sim: &Shared, target: GraphTarget) -> Option<HttpResponse> {
     let f = fault?;
     let mut resp = match f.status {
         429 => graph_error(429, "TooManyRequests", "Please retry again later."),
-        503 => graph_error(503, "serviceNotAvailable", "The service is temporarily unavailable."),
-        401 => graph_error(401, "InvalidAuthenticationToken", "Access token has expired or is not yet valid."),
-        403 => graph_error(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation."),
+        503 => graph_error(
+            503,
+            "serviceNotAvailable",
+            "The service is temporarily unavailable.",
+        ),
+        401 => graph_error(
+            401,
+            "InvalidAuthenticationToken",
+            "Access token has expired or is not yet valid.",
+        ),
+        403 => graph_error(
+            403,
+            "Authorization_RequestDenied",
+            "Insufficient privileges to complete the operation.",
+        ),
         s => graph_error(s, "generalException", "An internal server error occurred."),
     };
     if let Some(secs) = f.retry_after_secs
@@ -69,7 +95,9 @@ async fn faults(sim: &Shared, target: GraphTarget) -> Option<HttpResponse> {
 }
 
 fn select(obj: Value, fields: Option<&str>, keep_type: bool) -> Value {
-    let Some(fields) = fields.filter(|f| !f.is_empty()) else { return obj };
+    let Some(fields) = fields.filter(|f| !f.is_empty()) else {
+        return obj;
+    };
     let wanted: Vec<&str> = fields.split(',').map(str::trim).collect();
     let Value::Object(map) = obj else { return obj };
     let out: Map<String, Value> = map
@@ -79,7 +107,11 @@ fn select(obj: Value, fields: Option<&str>, keep_type: bool) -> Value {
     Value::Object(out)
 }
 
-pub async fn me(req: HttpRequest, q: web::Query<HashMap<String, String>>, sim: web::Data<Shared>) -> HttpResponse {
+pub async fn me(
+    req: HttpRequest,
+    q: web::Query<HashMap<String, String>>,
+    sim: web::Data<Shared>,
+) -> HttpResponse {
     if let Some(resp) = faults(&sim, GraphTarget::Me).await {
         return resp;
     }
@@ -89,10 +121,24 @@ pub async fn me(req: HttpRequest, q: web::Query<HashMap<String, String>>, sim: w
         Err(resp) => return resp,
     };
     let Some(user_id) = grant.user_id else {
-        return graph_error(400, "BadRequest", "/me request is only valid with delegated authentication flow.");
+        return graph_error(
+            400,
+            "BadRequest",
+            "/me request is only valid with delegated authentication flow.",
+        );
     };
-    let Some(user) = st.directory.tenant(&grant.tenant_id).and_then(|t| t.users.get(&user_id)) else {
-        return graph_error(404, "Request_ResourceNotFound", &format!("Resource '{user_id}' does not exist or one of its queried reference-property objects are not present."));
+    let Some(user) = st
+        .directory
+        .tenant(&grant.tenant_id)
+        .and_then(|t| t.users.get(&user_id))
+    else {
+        return graph_error(
+            404,
+            "Request_ResourceNotFound",
+            &format!(
+                "Resource '{user_id}' does not exist or one of its queried reference-property objects are not present."
+            ),
+        );
     };
     let sel = q.get("$select").map(String::as_str);
     let mut body = user.graph_json();
@@ -144,12 +190,24 @@ async fn member_of_impl(
     let transitive = match relation.as_str() {
         "memberOf" => false,
         "transitiveMemberOf" => true,
-        _ => return graph_error(400, "BadRequest", &format!("Resource not found for the segment '{relation}'.")),
+        _ => {
+            return graph_error(
+                400,
+                "BadRequest",
+                &format!("Resource not found for the segment '{relation}'."),
+            );
+        }
     };
     let cast = match cast.as_deref() {
         None => false,
         Some("microsoft.graph.group") => true,
-        Some(other) => return graph_error(400, "BadRequest", &format!("Resource not found for the segment '{other}'.")),
+        Some(other) => {
+            return graph_error(
+                400,
+                "BadRequest",
+                &format!("Resource not found for the segment '{other}'."),
+            );
+        }
     };
     if let Some(resp) = faults(&sim, GraphTarget::Groups).await {
         return resp;
@@ -160,10 +218,22 @@ async fn member_of_impl(
         Err(resp) => return resp,
     };
     let Some(user_id) = grant.user_id else {
-        return graph_error(400, "BadRequest", "/me request is only valid with delegated authentication flow.");
+        return graph_error(
+            400,
+            "BadRequest",
+            "/me request is only valid with delegated authentication flow.",
+        );
     };
-    if !grant.scopes.iter().any(|s| GROUP_READ_SCOPES.iter().any(|g| s.ends_with(&format!("/{g}")))) {
-        return graph_error(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.");
+    if !grant
+        .scopes
+        .iter()
+        .any(|s| GROUP_READ_SCOPES.iter().any(|g| s.ends_with(&format!("/{g}"))))
+    {
+        return graph_error(
+            403,
+            "Authorization_RequestDenied",
+            "Insufficient privileges to complete the operation.",
+        );
     }
     let Some(tenant) = st.directory.tenant(&grant.tenant_id) else {
         return graph_error(404, "Request_ResourceNotFound", "Tenant not found.");
@@ -171,13 +241,23 @@ async fn member_of_impl(
     let top = match q.get("$top").map(|t| t.parse::<usize>()) {
         None => 100,
         Some(Ok(t)) if (1..=999).contains(&t) => t,
-        _ => return graph_error(400, "Request_BadRequest", "Invalid page size specified: '$top'. Must be between 1 and 999 inclusive."),
+        _ => {
+            return graph_error(
+                400,
+                "Request_BadRequest",
+                "Invalid page size specified: '$top'. Must be between 1 and 999 inclusive.",
+            );
+        }
     };
     let page_size = match st.faults.graph_page_size {
         0 => top,
         n => n.min(top),
     };
-    let ids = if transitive { tenant.transitive_of(&user_id) } else { tenant.direct_of(&user_id) };
+    let ids = if transitive {
+        tenant.transitive_of(&user_id)
+    } else {
+        tenant.direct_of(&user_id)
+    };
     let keep_all_types = !cast || st.faults.graph_cast_returns_all_types;
     let items: Vec<Value> = ids
         .iter()
@@ -200,7 +280,13 @@ async fn member_of_impl(
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
     let sel = q.get("$select").map(String::as_str);
-    let page: Vec<Value> = items.iter().skip(skip).take(page_size).cloned().map(|v| select(v, sel, true)).collect();
+    let page: Vec<Value> = items
+        .iter()
+        .skip(skip)
+        .take(page_size)
+        .cloned()
+        .map(|v| select(v, sel, true))
+        .collect();
     let suffix = if cast { "/microsoft.graph.group" } else { "" };
     let context = if cast { "groups" } else { "directoryObjects" };
     let mut body = json!({

@@ -12,17 +12,30 @@ use sha2::{Digest, Sha256};
 
 /// Test fixture keys (generated once with openssl; not secrets of anything real).
 pub const SIGNING_KEYS: [(&str, &str); 3] = [
-    (include_str!("fixtures/signing1.key.pem"), include_str!("fixtures/signing1.cert.pem")),
-    (include_str!("fixtures/signing2.key.pem"), include_str!("fixtures/signing2.cert.pem")),
-    (include_str!("fixtures/signing3.key.pem"), include_str!("fixtures/signing3.cert.pem")),
+    (
+        include_str!("fixtures/signing1.key.pem"),
+        include_str!("fixtures/signing1.cert.pem"),
+    ),
+    (
+        include_str!("fixtures/signing2.key.pem"),
+        include_str!("fixtures/signing2.cert.pem"),
+    ),
+    (
+        include_str!("fixtures/signing3.key.pem"),
+        include_str!("fixtures/signing3.cert.pem"),
+    ),
 ];
 
 /// A client certificate + key pair registered on the demo app (`private_key_jwt`).
-pub const CLIENT_A: (&str, &str) =
-    (include_str!("fixtures/client-a.key.pem"), include_str!("fixtures/client-a.cert.pem"));
+pub const CLIENT_A: (&str, &str) = (
+    include_str!("fixtures/client-a.key.pem"),
+    include_str!("fixtures/client-a.cert.pem"),
+);
 /// A second pair that no app registers (negative tests).
-pub const CLIENT_B: (&str, &str) =
-    (include_str!("fixtures/client-b.key.pem"), include_str!("fixtures/client-b.cert.pem"));
+pub const CLIENT_B: (&str, &str) = (
+    include_str!("fixtures/client-b.key.pem"),
+    include_str!("fixtures/client-b.cert.pem"),
+);
 
 /// How the next minted token is corrupted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,7 +66,10 @@ pub struct SimKey {
 
 /// DER of the first certificate in a PEM text.
 pub fn cert_der(pem: &str) -> Vec<u8> {
-    let b64: String = pem.lines().filter(|l| !l.starts_with("-----")).collect::<String>();
+    let b64: String = pem
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect::<String>();
     STANDARD.decode(b64.trim()).unwrap_or_default()
 }
 
@@ -71,7 +87,9 @@ impl SimKey {
     fn load(key_pem: &str, cert_pem: &'static str) -> Result<Self, String> {
         let encoding = EncodingKey::from_rsa_pem(key_pem.as_bytes()).map_err(|e| e.to_string())?;
         let jwk = Jwk::from_encoding_key(&encoding, Algorithm::RS256).map_err(|e| e.to_string())?;
-        let AlgorithmParameters::RSA(rsa) = jwk.algorithm else { return Err("not an RSA key".to_owned()) };
+        let AlgorithmParameters::RSA(rsa) = jwk.algorithm else {
+            return Err("not an RSA key".to_owned());
+        };
         Ok(Self {
             kid: x5t(cert_pem),
             cert_pem,
@@ -106,7 +124,10 @@ impl KeyRing {
     /// Key 0 published and active; key 1 waits for rotation; key 2 is never published unless
     /// asked (unknown-`kid` tests).
     pub fn new() -> Result<Self, String> {
-        let mut keys = SIGNING_KEYS.iter().map(|(k, c)| SimKey::load(k, c)).collect::<Result<Vec<_>, _>>()?;
+        let mut keys = SIGNING_KEYS
+            .iter()
+            .map(|(k, c)| SimKey::load(k, c))
+            .collect::<Result<Vec<_>, _>>()?;
         keys[0].published = true;
         Ok(Self { keys, active: 0 })
     }
@@ -164,8 +185,8 @@ impl KeyRing {
             }
             _ => {
                 let input = format!("{}.{}", enc(&Value::Object(header)), enc(claims));
-                let mut sig =
-                    jsonwebtoken::crypto::sign(input.as_bytes(), &key.encoding, Algorithm::RS256).unwrap_or_default();
+                let mut sig = jsonwebtoken::crypto::sign(input.as_bytes(), &key.encoding, Algorithm::RS256)
+                    .unwrap_or_default();
                 if tamper == Some(Tamper::BadSignature) {
                     // Flip one bit in the middle of the signature: same length, wrong value.
                     let mut bytes = URL_SAFE_NO_PAD.decode(&sig).unwrap_or_default();

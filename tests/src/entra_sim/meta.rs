@@ -3,8 +3,8 @@
 use actix_web::{HttpResponse, web};
 use serde_json::{Value, json};
 
-use super::protocol::{metadata_json, token_error};
 use super::Shared;
+use super::protocol::{metadata_json, token_error};
 
 /// `(tenant id for endpoints, issuer tenant)`; `None` when the tenant is unknown.
 fn tenant_parts(sim: &Shared, segment: &str) -> Option<(String, String)> {
@@ -19,10 +19,19 @@ fn tenant_parts(sim: &Shared, segment: &str) -> Option<(String, String)> {
 pub async fn discovery_v2(path: web::Path<String>, sim: web::Data<Shared>) -> HttpResponse {
     sim.lock().counters.discovery += 1;
     let Some((t, iss_tid)) = tenant_parts(&sim, &path) else {
-        return token_error(400, "invalid_tenant", 90002, &format!("Tenant '{path}' not found."));
+        return token_error(
+            400,
+            "invalid_tenant",
+            90002,
+            &format!("Tenant '{path}' not found."),
+        );
     };
     let base = sim.lock().base_url.clone();
-    let region: Value = if iss_tid.starts_with('{') { Value::Null } else { json!("WW") };
+    let region: Value = if iss_tid.starts_with('{') {
+        Value::Null
+    } else {
+        json!("WW")
+    };
     metadata_json(json!({
         "token_endpoint": format!("{base}/{t}/oauth2/v2.0/token"),
         "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
@@ -53,7 +62,12 @@ pub async fn discovery_v2(path: web::Path<String>, sim: web::Data<Shared>) -> Ht
 pub async fn discovery_v1(path: web::Path<String>, sim: web::Data<Shared>) -> HttpResponse {
     sim.lock().counters.discovery += 1;
     let Some((t, iss_tid)) = tenant_parts(&sim, &path) else {
-        return token_error(400, "invalid_tenant", 90002, &format!("Tenant '{path}' not found."));
+        return token_error(
+            400,
+            "invalid_tenant",
+            90002,
+            &format!("Tenant '{path}' not found."),
+        );
     };
     let base = sim.lock().base_url.clone();
     metadata_json(json!({
@@ -68,12 +82,21 @@ pub async fn discovery_v1(path: web::Path<String>, sim: web::Data<Shared>) -> Ht
 
 fn keys(sim: &Shared, segment: &str, v2: bool) -> HttpResponse {
     let Some((_, iss_tid)) = tenant_parts(sim, segment) else {
-        return token_error(400, "invalid_tenant", 90002, &format!("Tenant '{segment}' not found."));
+        return token_error(
+            400,
+            "invalid_tenant",
+            90002,
+            &format!("Tenant '{segment}' not found."),
+        );
     };
     let mut st = sim.lock();
     st.counters.jwks += 1;
     let issuer = format!("{}/{iss_tid}/v2.0", st.base_url);
-    let keys: Vec<Value> = st.keys.published().map(|k| k.jwk(v2.then_some(issuer.as_str()))).collect();
+    let keys: Vec<Value> = st
+        .keys
+        .published()
+        .map(|k| k.jwk(v2.then_some(issuer.as_str())))
+        .collect();
     metadata_json(json!({ "keys": keys }))
 }
 

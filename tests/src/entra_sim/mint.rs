@@ -20,7 +20,14 @@ pub fn pairwise_sub(oid: &str, client_id: &str, tid: &str) -> String {
 pub fn service_principal_id(client_id: &str, tid: &str) -> String {
     let h = Sha256::digest(format!("sp|{client_id}|{tid}").as_bytes());
     let x = hex::encode(&h[..16]);
-    format!("{}-{}-4{}-8{}-{}", &x[0..8], &x[8..12], &x[13..16], &x[17..20], &x[20..32])
+    format!(
+        "{}-{}-4{}-8{}-{}",
+        &x[0..8],
+        &x[8..12],
+        &x[13..16],
+        &x[17..20],
+        &x[20..32]
+    )
 }
 
 /// Times for a token, shifted by time-related tampering.
@@ -34,7 +41,12 @@ fn times(tamper: Option<Tamper>, lifetime: i64) -> (i64, i64, i64) {
 }
 
 fn other_tenant(st: &SimState, tid: &str) -> String {
-    st.directory.tenants.iter().map(|t| t.id.clone()).find(|t| t != tid).unwrap_or_else(guid)
+    st.directory
+        .tenants
+        .iter()
+        .map(|t| t.id.clone())
+        .find(|t| t != tid)
+        .unwrap_or_else(guid)
 }
 
 pub struct IdTokenInput<'a> {
@@ -79,11 +91,19 @@ pub fn id_token(st: &SimState, input: &IdTokenInput<'_>, tamper: Option<Tamper>)
             };
             obj.insert("preferred_username".to_owned(), json!(preferred));
         }
-        let email = input.user.mail.clone().or_else(|| input.user.other_mails.first().cloned());
+        let email = input
+            .user
+            .mail
+            .clone()
+            .or_else(|| input.user.other_mails.first().cloned());
         if has("email") && email.is_some() {
             obj.insert("email".to_owned(), json!(email));
         }
-        let nonce = if tamper == Some(Tamper::WrongNonce) { Some("not-the-nonce-you-sent") } else { input.nonce };
+        let nonce = if tamper == Some(Tamper::WrongNonce) {
+            Some("not-the-nonce-you-sent")
+        } else {
+            input.nonce
+        };
         if let Some(n) = nonce {
             obj.insert("nonce".to_owned(), json!(n));
         }
@@ -123,21 +143,38 @@ pub fn graph_token(st: &SimState, tid: &str, user: Option<&User>, app_id: &str, 
         }
     }
     let nonce = URL_SAFE_NO_PAD.encode(uuid::Uuid::new_v4().as_bytes());
-    st.keys.mint(&claims, &[("nonce", json!(nonce)), ("x5t", json!(st.keys.active_key().kid))], None)
+    st.keys.mint(
+        &claims,
+        &[("nonce", json!(nonce)), ("x5t", json!(st.keys.active_key().kid))],
+        None,
+    )
 }
 
-/// Client-credentials token for a custom API (`api://<resource>/.default`).
-pub fn app_token(
-    st: &SimState,
-    tid: &str,
-    client_id: &str,
-    requested_resource: &str,
-    resource_client_id: &str,
-    version: u8,
-    acr: &str,
-    roles: &[String],
-    tamper: Option<Tamper>,
-) -> String {
+/// What a client-credentials token for a custom API (`api://<resource>/.default`) says.
+pub struct AppTokenInput<'a> {
+    pub tid: &'a str,
+    pub client_id: &'a str,
+    /// The resource as requested (v1 `aud`).
+    pub requested_resource: &'a str,
+    /// The resource app's client id (v2 `aud`).
+    pub resource_client_id: &'a str,
+    pub version: u8,
+    /// `appidacr`/`azpacr`: "1" secret, "2" certificate.
+    pub acr: &'a str,
+    pub roles: &'a [String],
+}
+
+/// Client-credentials token for a custom API, v1 or v2 format.
+pub fn app_token(st: &SimState, input: &AppTokenInput<'_>, tamper: Option<Tamper>) -> String {
+    let AppTokenInput {
+        tid,
+        client_id,
+        requested_resource,
+        resource_client_id,
+        version,
+        acr,
+        roles,
+    } = *input;
     let mut tid = tid.to_owned();
     if tamper == Some(Tamper::OtherTenant) {
         tid = other_tenant(st, &tid);
@@ -166,7 +203,10 @@ pub fn app_token(
             ("idtyp", json!("app")),
             ("aio", json!("k2BgYGj-simulated")),
             ("rh", json!("0.AXkA-simulated")),
-            ("uti", json!(URL_SAFE_NO_PAD.encode(uuid::Uuid::new_v4().as_bytes()))),
+            (
+                "uti",
+                json!(URL_SAFE_NO_PAD.encode(uuid::Uuid::new_v4().as_bytes())),
+            ),
         ] {
             obj.insert(k.to_owned(), v);
         }
@@ -177,10 +217,16 @@ pub fn app_token(
             obj.insert("aud".to_owned(), json!(format!("api://{}", guid())));
         }
         if tamper == Some(Tamper::WrongIssuer) {
-            obj.insert("iss".to_owned(), json!(format!("https://evil.example.com/{tid}/")));
+            obj.insert(
+                "iss".to_owned(),
+                json!(format!("https://evil.example.com/{tid}/")),
+            );
         }
     }
-    let header: Vec<(&str, Value)> =
-        if version == 2 { Vec::new() } else { vec![("x5t", json!(st.keys.active_key().kid))] };
+    let header: Vec<(&str, Value)> = if version == 2 {
+        Vec::new()
+    } else {
+        vec![("x5t", json!(st.keys.active_key().kid))]
+    };
     st.keys.mint(&claims, &header, tamper)
 }

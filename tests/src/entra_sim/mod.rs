@@ -14,6 +14,9 @@
 //! use `https://sts.windows.net/{tid}/` as real Entra does. Tests configure the directory and
 //! faults in-process ([`EntraSim::with_directory`], [`EntraSim::with_faults`]).
 
+// Handlers answer early with ready-made Entra/Graph error responses; boxing them buys nothing.
+#![allow(clippy::result_large_err)]
+
 mod authorize;
 mod control;
 pub mod directory;
@@ -51,7 +54,9 @@ pub struct SimShared {
 impl SimShared {
     pub(crate) fn lock(&self) -> MutexGuard<'_, SimState> {
         // A handler that panicked mid-update leaves plain data behind; keep serving.
-        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -99,27 +104,35 @@ impl EntraSim {
         });
         let data = web::Data::new(shared.clone());
         let (tx, rx) = std::sync::mpsc::channel();
-        let thread = std::thread::Builder::new().name("entra-sim".to_owned()).spawn(move || {
-            let system = actix_web::rt::System::new();
-            let result = system.block_on(async move {
-                let server = HttpServer::new(move || App::new().app_data(data.clone()).configure(routes))
-                    .workers(2)
-                    .disable_signals()
-                    .listen(listener)?
-                    .run();
-                let _ = tx.send(Ok(server.handle()));
-                server.await
-            });
-            if let Err(e) = result {
-                tracing::error!(error = %e, "entra-sim stopped with an error");
-            }
-        })?;
+        let thread = std::thread::Builder::new()
+            .name("entra-sim".to_owned())
+            .spawn(move || {
+                let system = actix_web::rt::System::new();
+                let result = system.block_on(async move {
+                    let server = HttpServer::new(move || App::new().app_data(data.clone()).configure(routes))
+                        .workers(2)
+                        .disable_signals()
+                        .listen(listener)?
+                        .run();
+                    let _ = tx.send(Ok(server.handle()));
+                    server.await
+                });
+                if let Err(e) = result {
+                    tracing::error!(error = %e, "entra-sim stopped with an error");
+                }
+            })?;
         // The listener is already bound and listening: connections queue until workers run.
         let handle = rx
             .recv()
             .map_err(|_| std::io::Error::other("the simulator thread ended before starting"))?
             .map_err(|e: std::io::Error| e)?;
-        Ok(Self { addr, base_url, shared, handle, thread: Some(thread) })
+        Ok(Self {
+            addr,
+            base_url,
+            shared,
+            handle,
+            thread: Some(thread),
+        })
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -211,17 +224,16 @@ impl EntraSim {
     ) -> Option<String> {
         let st = self.shared.lock();
         let target = st.directory.app(resource_app)?.clone();
-        Some(mint::app_token(
-            &st,
-            tenant_id,
+        let input = mint::AppTokenInput {
+            tid: tenant_id,
             client_id,
-            &target.app_id_uri(),
-            &target.client_id,
-            target.access_token_version,
-            "1",
-            &[],
-            tamper,
-        ))
+            requested_resource: &target.app_id_uri(),
+            resource_client_id: &target.client_id,
+            version: target.access_token_version,
+            acr: "1",
+            roles: &[],
+        };
+        Some(mint::app_token(&st, &input, tamper))
     }
 
     /// Stops the server and waits for its thread.
@@ -256,12 +268,24 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .route("/_sim/counters", web::get().to(control::counters))
         .route("/_sim/keys/{op}", web::post().to(control::keys))
         .route("/_sim/directory", web::get().to(control::directory))
-        .route("/{tenant}/oauth2/v2.0/authorize", web::get().to(authorize::authorize))
-        .route("/{tenant}/oauth2/v2.0/authorize", web::post().to(authorize::authorize))
+        .route(
+            "/{tenant}/oauth2/v2.0/authorize",
+            web::get().to(authorize::authorize),
+        )
+        .route(
+            "/{tenant}/oauth2/v2.0/authorize",
+            web::post().to(authorize::authorize),
+        )
         .route("/{tenant}/oauth2/v2.0/token", web::post().to(token::token))
         .route("/{tenant}/oauth2/v2.0/token", web::get().to(token::token_get))
         .route("/{tenant}/discovery/v2.0/keys", web::get().to(meta::jwks_v2))
         .route("/{tenant}/discovery/keys", web::get().to(meta::jwks_v1))
-        .route("/{tenant}/v2.0/.well-known/openid-configuration", web::get().to(meta::discovery_v2))
-        .route("/{tenant}/.well-known/openid-configuration", web::get().to(meta::discovery_v1));
+        .route(
+            "/{tenant}/v2.0/.well-known/openid-configuration",
+            web::get().to(meta::discovery_v2),
+        )
+        .route(
+            "/{tenant}/.well-known/openid-configuration",
+            web::get().to(meta::discovery_v1),
+        );
 }

@@ -11,7 +11,11 @@ pub fn guid() -> String {
 
 /// Opaque random string (codes, refresh tokens).
 pub fn opaque(prefix: &str) -> String {
-    format!("{prefix}{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple())
+    format!(
+        "{prefix}{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    )
 }
 
 pub fn now() -> i64 {
@@ -53,17 +57,22 @@ pub fn token_error(status: u16, error: &str, code: u64, message: &str) -> HttpRe
 pub fn error_page(code: u64, message: &str) -> HttpResponse {
     let (trace, correlation) = (guid(), guid());
     let esc = html_escape(message);
-    HttpResponse::BadRequest().content_type("text/html; charset=utf-8").body(format!(
-        "<!DOCTYPE html><html><head><title>Sign in to your account</title></head><body>\
+    HttpResponse::BadRequest()
+        .content_type("text/html; charset=utf-8")
+        .body(format!(
+            "<!DOCTYPE html><html><head><title>Sign in to your account</title></head><body>\
          <h1>Sorry, but we're having trouble signing you in.</h1>\
          <p id=\"error\">AADSTS{code}: {esc}</p><p>Trace ID: {trace}</p><p>Correlation ID: {correlation}</p>\
          <p>Timestamp: {}</p></body></html>",
-        entra_timestamp()
-    ))
+            entra_timestamp()
+        ))
 }
 
 pub fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// .NET `HttpUtility.UrlEncode` style: `+` for spaces, lower-case `%xx` escapes (§1.3).
@@ -82,7 +91,13 @@ pub fn dotnet_encode(s: &str) -> String {
 }
 
 /// `Location` of an error redirect: `error`, `error_description`, `error_uri`, `state`.
-pub fn error_redirect(redirect_uri: &str, error: &str, code: Option<u64>, message: Option<&str>, state: Option<&str>) -> String {
+pub fn error_redirect(
+    redirect_uri: &str,
+    error: &str,
+    code: Option<u64>,
+    message: Option<&str>,
+    state: Option<&str>,
+) -> String {
     let mut q = format!("error={}", dotnet_encode(error));
     if let (Some(code), Some(message)) = (code, message) {
         let d = aadsts_description(code, message, &guid(), &guid());
@@ -100,7 +115,9 @@ pub fn error_redirect(redirect_uri: &str, error: &str, code: Option<u64>, messag
 }
 
 pub fn redirect(location: &str) -> HttpResponse {
-    HttpResponse::Found().insert_header(("Location", location)).finish()
+    HttpResponse::Found()
+        .insert_header(("Location", location))
+        .finish()
 }
 
 /// A Graph error body (§7.4).
@@ -111,7 +128,8 @@ pub fn graph_error(status: u16, code: &str, message: &str) -> HttpResponse {
     if status == 429 {
         inner = json!({"code": "429", "date": date, "message": "Please retry after", "request-id": rid, "status": "429"});
     }
-    let mut resp = HttpResponse::build(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR));
+    let mut resp =
+        HttpResponse::build(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR));
     resp.insert_header(("request-id", rid.clone()));
     if status == 401 {
         resp.insert_header((

@@ -3,9 +3,9 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
 
+use super::Shared;
 use super::mint::pairwise_sub;
 use super::protocol::{graph_error, now};
-use super::Shared;
 
 pub async fn userinfo(req: HttpRequest, sim: web::Data<Shared>) -> HttpResponse {
     let st = sim.lock();
@@ -16,7 +16,11 @@ pub async fn userinfo(req: HttpRequest, sim: web::Data<Shared>) -> HttpResponse 
         .and_then(|h| h.strip_prefix("Bearer "))
         .unwrap_or("");
     let Some(grant) = st.graph_tokens.get(token).filter(|g| g.expires_at > now()) else {
-        return graph_error(401, "InvalidAuthenticationToken", "Access token validation failure.");
+        return graph_error(
+            401,
+            "InvalidAuthenticationToken",
+            "Access token validation failure.",
+        );
     };
     let Some(user) = grant
         .user_id
