@@ -1,4 +1,5 @@
-//! Machine-token verification with `jsonwebtoken` (RS256 pinned, audience, issuer, time).
+//! Machine-token verification with `jsonwebtoken` (algorithm pinned by the caller, audience,
+//! issuer, `exp`/`nbf` with leeway).
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::Value;
@@ -21,16 +22,33 @@ pub(crate) fn verify_rs256(
     audiences: &[String],
     issuers: &[String],
 ) -> Result<Value, PluginError> {
-    let field = |name: &str| jwk.get(name).and_then(Value::as_str).unwrap_or_default();
-    if field("kty") != "RSA" {
-        return Err(PluginError::machine(
-            "invalid_grant",
-            "the signing key is not an RSA key",
-        ));
+    verify(token, jwk, Algorithm::RS256, audiences, issuers)
+}
+
+/// Verifies a JWT signed with `alg` (already pinned by the caller) by `jwk`.
+pub(crate) fn verify(
+    token: &str,
+    jwk: &Value,
+    alg: Algorithm,
+    audiences: &[String],
+    issuers: &[String],
+) -> Result<Value, PluginError> {
+    let key = if alg == Algorithm::RS256 {
+        let field = |name: &str| jwk.get(name).and_then(Value::as_str).unwrap_or_default();
+        if field("kty") != "RSA" {
+            return Err(PluginError::machine(
+                "invalid_grant",
+                "the signing key is not an RSA key",
+            ));
+        }
+        DecodingKey::from_rsa_components(field("n"), field("e")).ok()
+    } else {
+        serde_json::from_value::<jsonwebtoken::jwk::Jwk>(jwk.clone())
+            .ok()
+            .and_then(|k| DecodingKey::from_jwk(&k).ok())
     }
-    let key = DecodingKey::from_rsa_components(field("n"), field("e"))
-        .map_err(|_| PluginError::Metadata("a JWKS key has an unreadable modulus or exponent".to_owned()))?;
-    let mut validation = Validation::new(Algorithm::RS256);
+    .ok_or_else(|| PluginError::Metadata("a JWKS key cannot be used for this algorithm".to_owned()))?;
+    let mut validation = Validation::new(alg);
     validation.leeway = LEEWAY_SECS.unsigned_abs();
     validation.validate_nbf = true;
     validation.set_audience(audiences);
@@ -44,16 +62,20 @@ pub(crate) fn verify_rs256(
                 K::InvalidSignature => "the signature does not verify".to_owned(),
                 K::ExpiredSignature => "the token has expired".to_owned(),
                 K::ImmatureSignature => "the token is not valid yet (nbf)".to_owned(),
-                K::InvalidAudience => format!(
-                    "the audience is not accepted (expected one of: {})",
-                    audiences.join(", ")
-                ),
+                K::InvalidAudience => {
+                    format!(
+                        "the audience is not accepted (expected one of: {})",
+                        audiences.join(", ")
+                    )
+                }
                 K::InvalidIssuer => format!(
                     "the issuer is not accepted (expected one of: {})",
                     issuers.join(", ")
                 ),
                 K::MissingRequiredClaim(c) => format!("the `{c}` claim is missing"),
-                K::InvalidAlgorithm => "the signing algorithm is not allowed (expected RS256)".to_owned(),
+                K::InvalidAlgorithm => {
+                    format!("the signing algorithm does not fit the key (expected {alg:?})")
+                }
                 other => format!("the token is invalid ({other:?})"),
             };
             PluginError::machine("invalid_grant", why)

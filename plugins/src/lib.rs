@@ -22,6 +22,8 @@ mod util;
 
 #[cfg(feature = "entraid")]
 pub mod entraid;
+#[cfg(feature = "openidconnect")]
+pub mod oidc;
 
 pub use cache::JwksCache;
 pub use error::PluginError;

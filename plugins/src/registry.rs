@@ -27,6 +27,8 @@ impl Registry {
         let mut registry = Self::empty();
         #[cfg(feature = "entraid")]
         registry.register(Arc::new(crate::entraid::EntraIdPlugin::new()));
+        #[cfg(feature = "openidconnect")]
+        registry.register(Arc::new(crate::oidc::OpenIdConnectPlugin::new()));
         registry
     }
 

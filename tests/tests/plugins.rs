@@ -12,6 +12,8 @@ mod id_token;
 mod login;
 #[path = "plugins/m2m.rs"]
 mod m2m;
+#[path = "plugins/oidc.rs"]
+mod oidc;
 #[path = "plugins/private_key_jwt.rs"]
 mod private_key_jwt;
 #[path = "plugins/simulator.rs"]
