@@ -156,3 +156,47 @@ async fn control_endpoints() {
         Some(f::ALEX)
     );
 }
+
+#[tokio::test]
+async fn refresh_tokens_come_with_offline_access_and_rotate() {
+    let sim = EntraSim::standard().unwrap();
+    let cfg = crate::common::entra_cfg(&sim, f::CONTOSO, f::APP, f::APP_SECRET, "offline_access");
+    let id = crate::common::login(&cfg, None).await.unwrap();
+    let rt = id
+        .tokens
+        .refresh_token
+        .clone()
+        .expect("offline_access yields a refresh token");
+    let body: Value = http()
+        .post(sim.token_url(f::CONTOSO))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", f::APP),
+            ("client_secret", f::APP_SECRET),
+            ("refresh_token", &rt),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(body["access_token"].is_string());
+    assert_ne!(body["refresh_token"], Value::String(rt));
+    assert!(body["expires_in"].is_i64(), "integer expires_in on v2");
+}
+
+#[test]
+fn directory_json_round_trips_for_the_binary_config() {
+    let dir = f::standard_directory();
+    let text = serde_json::to_string(&dir).unwrap();
+    let back: gatehouse_testkit::entra_sim::Directory = serde_json::from_str(&text).unwrap();
+    assert_eq!(back.tenants.len(), 2);
+    assert_eq!(
+        back.tenant(f::CONTOSO_DOMAIN)
+            .unwrap()
+            .transitive_of(f::ADELE)
+            .len(),
+        5
+    );
+}
