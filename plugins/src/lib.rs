@@ -9,6 +9,9 @@
 //! Built-in plugins: `entraid` (Microsoft Entra ID + Microsoft Graph) and `openidconnect` (generic
 //! OpenID Connect via discovery), each behind a default-on Cargo feature of the same name.
 
+// Shared helpers are only partly used when a plugin feature is switched off.
+#![cfg_attr(not(all(feature = "entraid", feature = "openidconnect")), allow(dead_code))]
+
 mod authorize;
 mod cache;
 mod error;
