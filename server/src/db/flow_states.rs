@@ -60,7 +60,9 @@ pub fn find(conn: &mut DbConn, key_hash: &str) -> Result<Option<FlowStateRow>, S
 }
 
 pub fn insert(conn: &mut DbConn, new: &NewFlowState) -> Result<(), StoreError> {
-    diesel::insert_into(flow_states::table).values(new).execute(conn)?;
+    diesel::insert_into(flow_states::table)
+        .values(new)
+        .execute(conn)?;
     Ok(())
 }
 

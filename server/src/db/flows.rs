@@ -9,7 +9,8 @@ use super::{DbConn, StoreError};
 
 const FLOW_COLUMNS: <flows::table as diesel::Table>::AllColumns = flows::all_columns;
 const STAGE_COLUMNS: <stages::table as diesel::Table>::AllColumns = stages::all_columns;
-const BINDING_COLUMNS: <flow_stage_bindings::table as diesel::Table>::AllColumns = flow_stage_bindings::all_columns;
+const BINDING_COLUMNS: <flow_stage_bindings::table as diesel::Table>::AllColumns =
+    flow_stage_bindings::all_columns;
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = flows)]
@@ -278,7 +279,11 @@ pub const STAGE_ORDERING: &[&str] = &["name", "kind", "created"];
 fn filtered_stages(filter: &StageFilter) -> stages::BoxedQuery<'static, MultiBackend> {
     let mut query = stages::table.into_boxed::<MultiBackend>();
     if let Some(term) = &filter.search {
-        query = query.filter(super::lower(stages::name).like(super::like_pattern(term)).escape('\\'));
+        query = query.filter(
+            super::lower(stages::name)
+                .like(super::like_pattern(term))
+                .escape('\\'),
+        );
     }
     if let Some(v) = &filter.kind {
         query = query.filter(stages::kind.eq(v.clone()));
@@ -329,7 +334,11 @@ pub fn binding_by_uuid(conn: &mut DbConn, uuid: &str) -> Result<BindingRow, Stor
         .first(conn)?)
 }
 
-pub fn update_binding(conn: &mut DbConn, id: i64, changes: &BindingChanges) -> Result<BindingRow, StoreError> {
+pub fn update_binding(
+    conn: &mut DbConn,
+    id: i64,
+    changes: &BindingChanges,
+) -> Result<BindingRow, StoreError> {
     Ok(diesel::update(flow_stage_bindings::table.find(id))
         .set(changes)
         .returning(BINDING_COLUMNS)
@@ -376,7 +385,10 @@ pub fn list_bindings(
     };
     let total: i64 = build().count().get_result(conn)?;
     let rows = build()
-        .order((flow_stage_bindings::flow_id.asc(), flow_stage_bindings::binding_order.asc()))
+        .order((
+            flow_stage_bindings::flow_id.asc(),
+            flow_stage_bindings::binding_order.asc(),
+        ))
         .select(BindingRow::as_select())
         .limit(page.limit())
         .offset(page.offset())
@@ -385,7 +397,10 @@ pub fn list_bindings(
 }
 
 /// UUIDs of flows and stages by id, to render references in API answers.
-pub fn flow_uuids(conn: &mut DbConn, ids: &[i64]) -> Result<std::collections::HashMap<i64, String>, StoreError> {
+pub fn flow_uuids(
+    conn: &mut DbConn,
+    ids: &[i64],
+) -> Result<std::collections::HashMap<i64, String>, StoreError> {
     Ok(flows::table
         .filter(flows::id.eq_any(ids))
         .select((flows::id, flows::uuid))
@@ -394,7 +409,10 @@ pub fn flow_uuids(conn: &mut DbConn, ids: &[i64]) -> Result<std::collections::Ha
         .collect())
 }
 
-pub fn stage_uuids(conn: &mut DbConn, ids: &[i64]) -> Result<std::collections::HashMap<i64, String>, StoreError> {
+pub fn stage_uuids(
+    conn: &mut DbConn,
+    ids: &[i64],
+) -> Result<std::collections::HashMap<i64, String>, StoreError> {
     Ok(stages::table
         .filter(stages::id.eq_any(ids))
         .select((stages::id, stages::uuid))

@@ -8,7 +8,12 @@ use super::schema::rate_limits;
 use super::{DbConn, StoreError};
 
 /// The current count for `key` within `window`, without recording a hit.
-pub fn current(conn: &mut DbConn, key: &str, window: Duration, now: NaiveDateTime) -> Result<i32, StoreError> {
+pub fn current(
+    conn: &mut DbConn,
+    key: &str,
+    window: Duration,
+    now: NaiveDateTime,
+) -> Result<i32, StoreError> {
     let row: Option<(NaiveDateTime, i32)> = rate_limits::table
         .find(key)
         .select((rate_limits::window_start, rate_limits::hits))

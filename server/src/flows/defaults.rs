@@ -103,7 +103,10 @@ const FLOWS: &[FlowSpec] = &[
         title: "Welcome to Gatehouse",
         designation: "authentication",
         authentication: "none",
-        stages: &[("default-authentication-identification", 10), ("default-authentication-login", 100)],
+        stages: &[
+            ("default-authentication-identification", 10),
+            ("default-authentication-login", 100),
+        ],
     },
     FlowSpec {
         slug: SOURCE_AUTHENTICATION_FLOW,
@@ -119,7 +122,10 @@ const FLOWS: &[FlowSpec] = &[
         title: "Welcome to Gatehouse",
         designation: "enrollment",
         authentication: "none",
-        stages: &[("default-source-enrollment-write", 10), ("default-source-enrollment-login", 100)],
+        stages: &[
+            ("default-source-enrollment-write", 10),
+            ("default-source-enrollment-login", 100),
+        ],
     },
     FlowSpec {
         slug: INVALIDATION_FLOW,
@@ -176,7 +182,10 @@ fn create_missing(conn: &mut DbConn) -> Result<(), StoreError> {
         }
     }
     for spec in FLOWS {
-        if matches!(db::flows::flow_by_slug(conn, spec.slug), Err(StoreError::NotFound)) {
+        if matches!(
+            db::flows::flow_by_slug(conn, spec.slug),
+            Err(StoreError::NotFound)
+        ) {
             let flow = db::flows::insert_flow(
                 conn,
                 &NewFlow {

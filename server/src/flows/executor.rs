@@ -54,7 +54,10 @@ pub struct Step {
 #[derive(Debug)]
 pub enum Outcome {
     /// Show this stage; forms must carry `csrf_token`.
-    Show { challenge: Challenge, csrf_token: String },
+    Show {
+        challenge: Challenge,
+        csrf_token: String,
+    },
     Redirect(String),
     Denied(String),
     Problem(Problem),
@@ -111,7 +114,10 @@ enum Run {
 }
 
 fn load(row: &FlowStateRow) -> Result<(Vec<PlannedStage>, FlowContext), StoreError> {
-    Ok((serde_json::from_str(&row.plan)?, serde_json::from_str(&row.context)?))
+    Ok((
+        serde_json::from_str(&row.plan)?,
+        serde_json::from_str(&row.context)?,
+    ))
 }
 
 /// Runs stages from the current position: `submission` goes to the current stage, the following
@@ -129,7 +135,10 @@ fn run(
             return Run::Finished;
         };
         let Some(kind) = stages::find(&stage.kind) else {
-            return Run::Failed(FlowError::misconfigured(format!("unknown stage kind `{}`", stage.kind)));
+            return Run::Failed(FlowError::misconfigured(format!(
+                "unknown stage kind `{}`",
+                stage.kind
+            )));
         };
         let mut ctx = StageCtx {
             conn,
@@ -146,7 +155,9 @@ fn run(
         match outcome {
             Ok(StageOutcome::Next) => working.position += 1,
             Ok(StageOutcome::Show(challenge)) => return Run::Waiting(challenge),
-            Ok(StageOutcome::Suspend { to, timeout_seconds }) => return Run::Suspended { to, timeout_seconds },
+            Ok(StageOutcome::Suspend { to, timeout_seconds }) => {
+                return Run::Suspended { to, timeout_seconds };
+            }
             Ok(StageOutcome::Deny(message)) => return Run::Denied(message),
             Err(error) => return Run::Failed(error),
         }
@@ -218,7 +229,12 @@ pub fn show(conn: &mut DbConn, env: FlowEnv<'_>, request: Request<'_>) -> Result
     let flow = match db::flows::flow_by_slug(conn, request.slug) {
         Ok(flow) => flow,
         Err(StoreError::NotFound) => {
-            return Ok(problem(404, "Not found", "This sign-in flow does not exist.", Some("/".into())));
+            return Ok(problem(
+                404,
+                "Not found",
+                "This sign-in flow does not exist.",
+                Some("/".into()),
+            ));
         }
         Err(e) => return Err(e),
     };
@@ -243,7 +259,12 @@ pub fn show(conn: &mut DbConn, env: FlowEnv<'_>, request: Request<'_>) -> Result
     start(conn, env, &flow, request)
 }
 
-fn start(conn: &mut DbConn, env: FlowEnv<'_>, flow: &FlowRow, request: Request<'_>) -> Result<Step, StoreError> {
+fn start(
+    conn: &mut DbConn,
+    env: FlowEnv<'_>,
+    flow: &FlowRow,
+    request: Request<'_>,
+) -> Result<Step, StoreError> {
     let next = match request.next.filter(|n| !n.is_empty()) {
         None => None,
         Some(raw) => match safe_next(raw) {
@@ -293,7 +314,14 @@ fn start(conn: &mut DbConn, env: FlowEnv<'_>, flow: &FlowRow, request: Request<'
         position: 0,
         step: 0,
     };
-    proceed(conn, env, flow, &mut working, None, vec![Effect::SetFlowCookie(token)])
+    proceed(
+        conn,
+        env,
+        flow,
+        &mut working,
+        None,
+        vec![Effect::SetFlowCookie(token)],
+    )
 }
 
 /// Plans a flow for a caller that brings its own context (a source's callback), without a
@@ -341,7 +369,14 @@ pub fn start_with_context(
         position: 0,
         step: 0,
     };
-    proceed(conn, env, flow, &mut working, None, vec![Effect::SetFlowCookie(token)])
+    proceed(
+        conn,
+        env,
+        flow,
+        &mut working,
+        None,
+        vec![Effect::SetFlowCookie(token)],
+    )
 }
 
 /// Whether running from the current position writes (so needs a transaction).
@@ -413,7 +448,12 @@ impl From<diesel::result::Error> for TxAbort {
 }
 
 /// Shows a stage failure as a readable page and records it (outside the rolled-back work).
-fn flow_error(conn: &mut DbConn, env: FlowEnv<'_>, flow: &FlowRow, error: FlowError) -> Result<Step, StoreError> {
+fn flow_error(
+    conn: &mut DbConn,
+    env: FlowEnv<'_>,
+    flow: &FlowRow,
+    error: FlowError,
+) -> Result<Step, StoreError> {
     if let Some(store) = error.store {
         return Err(store);
     }
@@ -427,7 +467,11 @@ fn flow_error(conn: &mut DbConn, env: FlowEnv<'_>, flow: &FlowRow, error: FlowEr
             client_ip: env.client.ip.as_deref(),
         },
     )?;
-    let status = if error.detail.is_some() && error.message.contains("misconfigured") { 500 } else { 400 };
+    let status = if error.detail.is_some() && error.message.contains("misconfigured") {
+        500
+    } else {
+        400
+    };
     Ok(Step {
         outcome: Outcome::Problem(Problem::new(
             status,
@@ -454,7 +498,14 @@ fn finish_step(
     if claim_step {
         working.step += 1;
     }
-    let replayed = || problem(409, "Already submitted", "This form was already submitted. Start again.", Some(flow_url(&flow.slug)));
+    let replayed = || {
+        problem(
+            409,
+            "Already submitted",
+            "This form was already submitted. Start again.",
+            Some(flow_url(&flow.slug)),
+        )
+    };
     match run {
         Run::Waiting(mut challenge) => {
             // The first page of a fresh flow needs no row; anything later does.
@@ -473,7 +524,14 @@ fn finish_step(
             })
         }
         Run::Suspended { to, timeout_seconds } => {
-            if !persist(conn, flow, working, false, now + Duration::seconds(timeout_seconds), now)? {
+            if !persist(
+                conn,
+                flow,
+                working,
+                false,
+                now + Duration::seconds(timeout_seconds),
+                now,
+            )? {
                 return Ok(replayed());
             }
             effects.push(Effect::SetFlowCookie(working.token.clone()));
@@ -484,7 +542,14 @@ fn finish_step(
         }
         Run::Denied(message) => {
             if (working.row.is_some() || claim_step)
-                && !persist(conn, flow, working, true, now + Duration::minutes(FINISHED_TTL_MINUTES), now)?
+                && !persist(
+                    conn,
+                    flow,
+                    working,
+                    true,
+                    now + Duration::minutes(FINISHED_TTL_MINUTES),
+                    now,
+                )?
             {
                 return Ok(replayed());
             }
@@ -495,7 +560,14 @@ fn finish_step(
             })
         }
         Run::Finished => {
-            if !persist(conn, flow, working, true, now + Duration::minutes(FINISHED_TTL_MINUTES), now)? {
+            if !persist(
+                conn,
+                flow,
+                working,
+                true,
+                now + Duration::minutes(FINISHED_TTL_MINUTES),
+                now,
+            )? {
                 return Ok(replayed());
             }
             effects.push(Effect::ClearFlowCookie);
@@ -521,14 +593,29 @@ fn resume_suspended(
     mut effects: Vec<Effect>,
 ) -> Result<Step, StoreError> {
     let Some(row) = db::flow_states::find_by_hash(conn, key_hash)? else {
-        return Ok(problem(410, "Expired", "The sign-in you started has expired. Start again.", Some("/".into())));
+        return Ok(problem(
+            410,
+            "Expired",
+            "The sign-in you started has expired. Start again.",
+            Some("/".into()),
+        ));
     };
     if row.finished || row.expires <= env.now {
-        return Ok(problem(410, "Expired", "The sign-in you started has expired. Start again.", Some("/".into())));
+        return Ok(problem(
+            410,
+            "Expired",
+            "The sign-in you started has expired. Start again.",
+            Some("/".into()),
+        ));
     }
     let flow = db::flows::flow_by_id(conn, row.flow_id)?;
     let (_, mut context) = load(&row)?;
-    let source_slug = finished.source.as_ref().and_then(|s| s.get("slug")).cloned().unwrap_or(Value::Null);
+    let source_slug = finished
+        .source
+        .as_ref()
+        .and_then(|s| s.get("slug"))
+        .cloned()
+        .unwrap_or(Value::Null);
     context.extra.insert(stages::source::RETURNED.into(), source_slug);
     // The user the source signed in is the one this flow continues with.
     if finished.pending_user.is_some() {
@@ -564,11 +651,21 @@ pub struct Submission<'a> {
 }
 
 /// Handles a submission (POST).
-pub fn submit(conn: &mut DbConn, env: FlowEnv<'_>, request: Request<'_>, submission: Submission<'_>) -> Result<Step, StoreError> {
+pub fn submit(
+    conn: &mut DbConn,
+    env: FlowEnv<'_>,
+    request: Request<'_>,
+    submission: Submission<'_>,
+) -> Result<Step, StoreError> {
     let flow = match db::flows::flow_by_slug(conn, request.slug) {
         Ok(flow) => flow,
         Err(StoreError::NotFound) => {
-            return Ok(problem(404, "Not found", "This sign-in flow does not exist.", Some("/".into())));
+            return Ok(problem(
+                404,
+                "Not found",
+                "This sign-in flow does not exist.",
+                Some("/".into()),
+            ));
         }
         Err(e) => return Err(e),
     };
@@ -597,16 +694,31 @@ pub fn submit(conn: &mut DbConn, env: FlowEnv<'_>, request: Request<'_>, submiss
     let row = db::flow_states::find(conn, &crypto::hash_key(token))?;
     let mut working = match row {
         Some(row) if row.flow_id != flow.id || row.finished => {
-            return Ok(problem(409, "Already submitted", "This form was already submitted. Start again.", restart));
+            return Ok(problem(
+                409,
+                "Already submitted",
+                "This form was already submitted. Start again.",
+                restart,
+            ));
         }
         Some(row) if row.expires <= env.now => {
-            let mut step = problem(410, "Expired", "Your sign-in took too long and has expired. Start again.", restart);
+            let mut step = problem(
+                410,
+                "Expired",
+                "Your sign-in took too long and has expired. Start again.",
+                restart,
+            );
             step.effects.push(Effect::ClearFlowCookie);
             return Ok(step);
         }
         Some(row) => {
             if submission.step.is_some_and(|s| s != row.step) {
-                return Ok(problem(409, "Already submitted", "This form was already submitted. Start again.", restart));
+                return Ok(problem(
+                    409,
+                    "Already submitted",
+                    "This form was already submitted. Start again.",
+                    restart,
+                ));
             }
             let (stages, context) = load(&row)?;
             Working {
@@ -634,7 +746,14 @@ pub fn submit(conn: &mut DbConn, env: FlowEnv<'_>, request: Request<'_>, submiss
             }
             let (stages, mut context) = match planner::plan(conn, &flow, request.session_user)? {
                 Decision::Plan { stages, context } => (stages, context),
-                _ => return Ok(problem(400, "Start again", "This sign-in cannot continue. Start again.", restart)),
+                _ => {
+                    return Ok(problem(
+                        400,
+                        "Start again",
+                        "This sign-in cannot continue. Start again.",
+                        restart,
+                    ));
+                }
             };
             context.next = request.next.and_then(safe_next).map(str::to_owned);
             Working {
@@ -648,10 +767,20 @@ pub fn submit(conn: &mut DbConn, env: FlowEnv<'_>, request: Request<'_>, submiss
         }
     };
     let Some(current) = working.stages.get(working.position).cloned() else {
-        return Ok(problem(409, "Already submitted", "This form was already submitted. Start again.", restart));
+        return Ok(problem(
+            409,
+            "Already submitted",
+            "This form was already submitted. Start again.",
+            restart,
+        ));
     };
     let Some(kind) = stages::find(&current.kind) else {
-        return flow_error(conn, env, &flow, FlowError::misconfigured(format!("unknown stage kind `{}`", current.kind)));
+        return flow_error(
+            conn,
+            env,
+            &flow,
+            FlowError::misconfigured(format!("unknown stage kind `{}`", current.kind)),
+        );
     };
     if !kind.interactive() {
         // Nothing to answer here; show where the flow stands.
@@ -678,8 +807,22 @@ pub fn submit(conn: &mut DbConn, env: FlowEnv<'_>, request: Request<'_>, submiss
         }
         Ok(StageOutcome::Show(challenge)) => {
             // Rejected answer: keep counting failures in a stored flow; a fresh one stays unstored.
-            if working.row.is_some() && !persist(conn, &flow, &working, false, env.now + Duration::minutes(FLOW_TTL_MINUTES), env.now)? {
-                return Ok(problem(409, "Already submitted", "This form was already submitted. Start again.", restart));
+            if working.row.is_some()
+                && !persist(
+                    conn,
+                    &flow,
+                    &working,
+                    false,
+                    env.now + Duration::minutes(FLOW_TTL_MINUTES),
+                    env.now,
+                )?
+            {
+                return Ok(problem(
+                    409,
+                    "Already submitted",
+                    "This form was already submitted. Start again.",
+                    restart,
+                ));
             }
             let mut challenge = challenge;
             challenge.step = working.step;
@@ -692,10 +835,26 @@ pub fn submit(conn: &mut DbConn, env: FlowEnv<'_>, request: Request<'_>, submiss
             })
         }
         Ok(StageOutcome::Deny(message)) => write_tx(conn, |conn| {
-            finish_step(conn, env, &flow, &mut working, Run::Denied(message), effects, true)
+            finish_step(
+                conn,
+                env,
+                &flow,
+                &mut working,
+                Run::Denied(message),
+                effects,
+                true,
+            )
         }),
         Ok(StageOutcome::Suspend { to, timeout_seconds }) => write_tx(conn, |conn| {
-            finish_step(conn, env, &flow, &mut working, Run::Suspended { to, timeout_seconds }, effects, true)
+            finish_step(
+                conn,
+                env,
+                &flow,
+                &mut working,
+                Run::Suspended { to, timeout_seconds },
+                effects,
+                true,
+            )
         }),
         Err(error) => flow_error(conn, env, &flow, error),
     }

@@ -87,8 +87,18 @@ mod tests {
     #[test]
     fn next_must_be_relative() {
         assert_eq!(safe_next("/"), Some("/"));
-        assert_eq!(safe_next("/application/o/authorize/?a=b"), Some("/application/o/authorize/?a=b"));
-        for bad in ["https://evil.example/", "//evil.example", "/\\evil.example", "evil", "", "/a\nb"] {
+        assert_eq!(
+            safe_next("/application/o/authorize/?a=b"),
+            Some("/application/o/authorize/?a=b")
+        );
+        for bad in [
+            "https://evil.example/",
+            "//evil.example",
+            "/\\evil.example",
+            "evil",
+            "",
+            "/a\nb",
+        ] {
             assert_eq!(safe_next(bad), None, "{bad}");
         }
     }

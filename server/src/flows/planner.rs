@@ -9,7 +9,10 @@ use crate::db::{self, DbConn, StoreError};
 
 #[derive(Debug)]
 pub enum Decision {
-    Plan { stages: Vec<PlannedStage>, context: FlowContext },
+    Plan {
+        stages: Vec<PlannedStage>,
+        context: FlowContext,
+    },
     /// The flow needs a logged-in user: send them to log in first.
     LoginRequired,
     /// The flow is for logged-out users and this one is logged in.
@@ -17,15 +20,26 @@ pub enum Decision {
     Denied(String),
 }
 
-pub fn plan(conn: &mut DbConn, flow: &FlowRow, session_user: Option<&UserRow>) -> Result<Decision, StoreError> {
+pub fn plan(
+    conn: &mut DbConn,
+    flow: &FlowRow,
+    session_user: Option<&UserRow>,
+) -> Result<Decision, StoreError> {
     let requirement = AuthenticationRequirement::parse(&flow.authentication)
         .map_err(|e| StoreError::Corrupt(format!("flow {}: {e}", flow.slug)))?;
     match (requirement, session_user) {
-        (AuthenticationRequirement::RequireAuthenticated | AuthenticationRequirement::RequireSuperuser, None) => {
+        (
+            AuthenticationRequirement::RequireAuthenticated | AuthenticationRequirement::RequireSuperuser,
+            None,
+        ) => {
             return Ok(Decision::LoginRequired);
         }
-        (AuthenticationRequirement::RequireUnauthenticated, Some(_)) => return Ok(Decision::AlreadyAuthenticated),
-        (AuthenticationRequirement::RequireSuperuser, Some(user)) if !db::users::is_effective_superuser(conn, user)? => {
+        (AuthenticationRequirement::RequireUnauthenticated, Some(_)) => {
+            return Ok(Decision::AlreadyAuthenticated);
+        }
+        (AuthenticationRequirement::RequireSuperuser, Some(user))
+            if !db::users::is_effective_superuser(conn, user)? =>
+        {
             return Ok(Decision::Denied("This flow is for administrators only.".into()));
         }
         _ => {}

@@ -39,11 +39,21 @@ impl Default for ConsentSettings {
 fn application(ctx: &StageCtx<'_, '_>) -> Option<(String, String, Vec<String>)> {
     let app = ctx.context.application.as_ref()?;
     let slug = app.get("slug")?.as_str()?.to_owned();
-    let name = app.get("name").and_then(Value::as_str).unwrap_or(&slug).to_owned();
+    let name = app
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or(&slug)
+        .to_owned();
     let permissions = app
         .get("permissions")
         .and_then(Value::as_array)
-        .map(|items| items.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
         .unwrap_or_default();
     Some((slug, name, permissions))
 }
@@ -67,7 +77,11 @@ impl StageKind for Consent {
         if parsed.consent_expire_in < 60 {
             error(&mut errors, "consent_expire_in", "At least 60 seconds.");
         }
-        if errors.is_empty() { normalised(&parsed) } else { Err(errors) }
+        if errors.is_empty() {
+            normalised(&parsed)
+        } else {
+            Err(errors)
+        }
     }
 
     fn enter(&self, ctx: &mut StageCtx<'_, '_>) -> Result<StageOutcome, FlowError> {
@@ -93,14 +107,20 @@ impl StageKind for Consent {
         ))
     }
 
-    fn submit(&self, ctx: &mut StageCtx<'_, '_>, response: &Map<String, Value>) -> Result<StageOutcome, FlowError> {
+    fn submit(
+        &self,
+        ctx: &mut StageCtx<'_, '_>,
+        response: &Map<String, Value>,
+    ) -> Result<StageOutcome, FlowError> {
         let settings: ConsentSettings = ctx.settings()?;
         let Some((slug, _, permissions)) = application(ctx) else {
             return Ok(StageOutcome::Next);
         };
         if response.get("action").and_then(Value::as_str) == Some("deny") {
             ctx.event("consent_denied", json!({"application": slug}))?;
-            return Ok(StageOutcome::Deny("You did not allow the application access.".into()));
+            return Ok(StageOutcome::Deny(
+                "You did not allow the application access.".into(),
+            ));
         }
         let user = ctx
             .context
@@ -110,12 +130,24 @@ impl StageKind for Consent {
         let expires = match settings.mode {
             ConsentMode::AlwaysRequire => None,
             ConsentMode::Permanent => Some(None),
-            ConsentMode::Expiring => Some(Some(ctx.env.now + chrono::Duration::seconds(settings.consent_expire_in))),
+            ConsentMode::Expiring => Some(Some(
+                ctx.env.now + chrono::Duration::seconds(settings.consent_expire_in),
+            )),
         };
         if let Some(expires) = expires {
-            db::consents::grant(ctx.conn, user, &slug, &permissions.join(" "), expires, ctx.env.now)?;
+            db::consents::grant(
+                ctx.conn,
+                user,
+                &slug,
+                &permissions.join(" "),
+                expires,
+                ctx.env.now,
+            )?;
         }
-        ctx.event("consent_given", json!({"application": slug, "permissions": permissions}))?;
+        ctx.event(
+            "consent_given",
+            json!({"application": slug, "permissions": permissions}),
+        )?;
         Ok(StageOutcome::Next)
     }
 }

@@ -122,7 +122,11 @@ impl StageKind for Identification {
         let mut errors = FieldErrors::new();
         for field in &parsed.user_fields {
             if !USER_FIELDS.contains(&field.as_str()) {
-                error(&mut errors, "user_fields", format!("`{field}` is not one of: username, email."));
+                error(
+                    &mut errors,
+                    "user_fields",
+                    format!("`{field}` is not one of: username, email."),
+                );
             }
         }
         if parsed.user_fields.is_empty() && parsed.sources.is_empty() && !parsed.show_all_sources {
@@ -135,12 +139,22 @@ impl StageKind for Identification {
         if let Some(stage) = &parsed.password_stage {
             match db::flows::stage_by_uuid(conn, stage) {
                 Ok(row) if row.kind == "password" => {}
-                Ok(_) => error(&mut errors, "password_stage", "This stage is not a password stage."),
-                Err(StoreError::NotFound) => error(&mut errors, "password_stage", format!("Unknown stage `{stage}`.")),
+                Ok(_) => error(
+                    &mut errors,
+                    "password_stage",
+                    "This stage is not a password stage.",
+                ),
+                Err(StoreError::NotFound) => {
+                    error(&mut errors, "password_stage", format!("Unknown stage `{stage}`."))
+                }
                 Err(e) => error(&mut errors, "password_stage", e.to_string()),
             }
             if parsed.user_fields.is_empty() {
-                error(&mut errors, "password_stage", "A password needs a user field to go with it.");
+                error(
+                    &mut errors,
+                    "password_stage",
+                    "A password needs a user field to go with it.",
+                );
             }
         }
         match db::sources::existing_uuids(conn, &parsed.sources) {
@@ -153,14 +167,21 @@ impl StageKind for Identification {
             }
             Err(e) => error(&mut errors, "sources", e.to_string()),
         }
-        for (field, flow) in [("enrollment_flow", &parsed.enrollment_flow), ("recovery_flow", &parsed.recovery_flow)] {
+        for (field, flow) in [
+            ("enrollment_flow", &parsed.enrollment_flow),
+            ("recovery_flow", &parsed.recovery_flow),
+        ] {
             if let Some(slug) = flow
                 && matches!(db::flows::flow_by_slug(conn, slug), Err(StoreError::NotFound))
             {
                 error(&mut errors, field, format!("Unknown flow `{slug}`."));
             }
         }
-        if errors.is_empty() { normalised(&parsed) } else { Err(errors) }
+        if errors.is_empty() {
+            normalised(&parsed)
+        } else {
+            Err(errors)
+        }
     }
 
     fn enter(&self, ctx: &mut StageCtx<'_, '_>) -> Result<StageOutcome, FlowError> {
@@ -169,7 +190,11 @@ impl StageKind for Identification {
         self.challenge(ctx, &settings, &prefill, FieldErrors::new())
     }
 
-    fn submit(&self, ctx: &mut StageCtx<'_, '_>, response: &Map<String, Value>) -> Result<StageOutcome, FlowError> {
+    fn submit(
+        &self,
+        ctx: &mut StageCtx<'_, '_>,
+        response: &Map<String, Value>,
+    ) -> Result<StageOutcome, FlowError> {
         let settings: IdentificationSettings = ctx.settings()?;
         let identifier = response
             .get("uid_field")
@@ -179,7 +204,11 @@ impl StageKind for Identification {
             .to_owned();
         if settings.user_fields.is_empty() {
             let mut errors = FieldErrors::new();
-            error(&mut errors, "non_field_errors", "Choose one of the sign-in options.");
+            error(
+                &mut errors,
+                "non_field_errors",
+                "Choose one of the sign-in options.",
+            );
             return self.challenge(ctx, &settings, "", errors);
         }
         if identifier.is_empty() || identifier.chars().count() > 254 {
@@ -189,7 +218,10 @@ impl StageKind for Identification {
         }
         let user = find_user(ctx.conn, &settings.user_fields, &identifier)?;
         if let Some(stage_uuid) = &settings.password_stage {
-            let password = response.get("password").and_then(Value::as_str).unwrap_or_default();
+            let password = response
+                .get("password")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
             if password.is_empty() {
                 let mut errors = FieldErrors::new();
                 error(&mut errors, "password", "Enter your password.");
@@ -215,7 +247,11 @@ impl StageKind for Identification {
                         ));
                     }
                     let mut errors = FieldErrors::new();
-                    let message = if failure == PasswordFailure::RateLimited { RATE_LIMITED } else { INVALID_CREDENTIALS };
+                    let message = if failure == PasswordFailure::RateLimited {
+                        RATE_LIMITED
+                    } else {
+                        INVALID_CREDENTIALS
+                    };
                     error(&mut errors, "password", message);
                     self.challenge(ctx, &settings, &identifier, errors)
                 }
@@ -234,7 +270,11 @@ impl StageKind for Identification {
             }
             _ => {
                 let mut errors = FieldErrors::new();
-                error(&mut errors, "uid_field", "No account matches this username or email address.");
+                error(
+                    &mut errors,
+                    "uid_field",
+                    "No account matches this username or email address.",
+                );
                 self.challenge(ctx, &settings, &identifier, errors)
             }
         }

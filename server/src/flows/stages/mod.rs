@@ -69,8 +69,9 @@ impl StageCtx<'_, '_> {
     /// The stage's settings, parsed (defaults filled in). Settings were validated when saved, so a
     /// failure here means a corrupted row: a flow error, not a panic.
     pub fn settings<T: DeserializeOwned>(&self) -> Result<T, FlowError> {
-        serde_json::from_value(self.stage.settings.clone())
-            .map_err(|e| FlowError::misconfigured(format!("stage `{}` has invalid settings: {e}", self.stage.name)))
+        serde_json::from_value(self.stage.settings.clone()).map_err(|e| {
+            FlowError::misconfigured(format!("stage `{}` has invalid settings: {e}", self.stage.name))
+        })
     }
 
     pub fn challenge(&self, component: &str) -> Challenge {
@@ -181,7 +182,11 @@ pub trait StageKind: Send + Sync {
     /// Validates settings from the API and returns them normalised (defaults filled in).
     fn validate(&self, conn: &mut DbConn, settings: &Value) -> Result<Value, FieldErrors>;
     fn enter(&self, ctx: &mut StageCtx<'_, '_>) -> Result<StageOutcome, FlowError>;
-    fn submit(&self, ctx: &mut StageCtx<'_, '_>, response: &Map<String, Value>) -> Result<StageOutcome, FlowError> {
+    fn submit(
+        &self,
+        ctx: &mut StageCtx<'_, '_>,
+        response: &Map<String, Value>,
+    ) -> Result<StageOutcome, FlowError> {
         let _ = response;
         self.enter(ctx)
     }
@@ -199,13 +204,21 @@ pub fn parse_settings<T: DeserializeOwned + Serialize>(settings: &Value) -> Resu
             .nth(1)
             .filter(|_| message.starts_with("unknown field") || message.starts_with("missing field"))
             .map(str::to_owned)
-            .unwrap_or_else(|| if path == "." { "non_field_errors".into() } else { path });
+            .unwrap_or_else(|| {
+                if path == "." {
+                    "non_field_errors".into()
+                } else {
+                    path
+                }
+            });
         let message = if message.starts_with("unknown field") {
             "Unknown field.".to_owned()
         } else if message.starts_with("missing field") {
             "This field is required.".to_owned()
         } else {
-            message.rsplit_once(" at line ").map_or(message.clone(), |(m, _)| m.to_owned())
+            message
+                .rsplit_once(" at line ")
+                .map_or(message.clone(), |(m, _)| m.to_owned())
         };
         let mut errors = BTreeMap::new();
         errors.insert(field, vec![message]);

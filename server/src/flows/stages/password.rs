@@ -71,12 +71,12 @@ pub fn check_password(
         )?;
         return Ok(Err(PasswordFailure::RateLimited));
     }
-    let stored = user
-        .filter(|u| u.is_active)
-        .and_then(|u| u.password_hash.clone());
+    let stored = user.filter(|u| u.is_active).and_then(|u| u.password_hash.clone());
     // Always run one argon2 verification, against a dummy hash when there is nothing to check,
     // so that response time does not reveal whether the account exists.
-    let hash = stored.as_deref().unwrap_or_else(|| crate::crypto::dummy_password_hash());
+    let hash = stored
+        .as_deref()
+        .unwrap_or_else(|| crate::crypto::dummy_password_hash());
     let verified = crate::crypto::verify_password(password, hash) && stored.is_some();
     if verified {
         rate_limits::clear(ctx.conn, &user_key(identifier))?;
@@ -123,7 +123,11 @@ impl StageKind for Password {
         let parsed: PasswordSettings = parse_settings(settings)?;
         if parsed.failed_attempts_before_cancel == 0 {
             let mut errors = FieldErrors::new();
-            super::error(&mut errors, "failed_attempts_before_cancel", "Must be at least 1.");
+            super::error(
+                &mut errors,
+                "failed_attempts_before_cancel",
+                "Must be at least 1.",
+            );
             return Err(errors);
         }
         normalised(&parsed)
@@ -131,18 +135,29 @@ impl StageKind for Password {
 
     fn enter(&self, ctx: &mut StageCtx<'_, '_>) -> Result<StageOutcome, FlowError> {
         let (_, name) = pending(ctx)?;
-        Ok(StageOutcome::Show(ctx.challenge("password").field("pending_user", name)))
+        Ok(StageOutcome::Show(
+            ctx.challenge("password").field("pending_user", name),
+        ))
     }
 
-    fn submit(&self, ctx: &mut StageCtx<'_, '_>, response: &Map<String, Value>) -> Result<StageOutcome, FlowError> {
+    fn submit(
+        &self,
+        ctx: &mut StageCtx<'_, '_>,
+        response: &Map<String, Value>,
+    ) -> Result<StageOutcome, FlowError> {
         let settings: PasswordSettings = ctx.settings()?;
         let (user, name) = pending(ctx)?;
-        let password = response.get("password").and_then(Value::as_str).unwrap_or_default();
+        let password = response
+            .get("password")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         if password.is_empty() {
             let mut errors = FieldErrors::new();
             super::error(&mut errors, "password", "Enter your password.");
             return Ok(StageOutcome::Show(
-                ctx.challenge("password").field("pending_user", name).errors(errors),
+                ctx.challenge("password")
+                    .field("pending_user", name)
+                    .errors(errors),
             ));
         }
         match check_password(ctx, user.as_ref(), &name, password)? {
@@ -161,7 +176,9 @@ impl StageKind for Password {
                 let mut errors = FieldErrors::new();
                 super::error(&mut errors, "password", message);
                 Ok(StageOutcome::Show(
-                    ctx.challenge("password").field("pending_user", name).errors(errors),
+                    ctx.challenge("password")
+                        .field("pending_user", name)
+                        .errors(errors),
                 ))
             }
         }

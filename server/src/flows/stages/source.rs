@@ -44,27 +44,46 @@ impl StageKind for Source {
         let mut errors = FieldErrors::new();
         match db::sources::by_uuid(conn, &parsed.source) {
             Ok(_) => {}
-            Err(StoreError::NotFound) => error(&mut errors, "source", format!("Unknown source `{}`.", parsed.source)),
+            Err(StoreError::NotFound) => error(
+                &mut errors,
+                "source",
+                format!("Unknown source `{}`.", parsed.source),
+            ),
             Err(e) => error(&mut errors, "source", e.to_string()),
         }
         if !(30..=86_400).contains(&parsed.resume_timeout) {
             error(&mut errors, "resume_timeout", "Between 30 seconds and one day.");
         }
-        if errors.is_empty() { normalised(&parsed) } else { Err(errors) }
+        if errors.is_empty() {
+            normalised(&parsed)
+        } else {
+            Err(errors)
+        }
     }
 
     fn enter(&self, ctx: &mut StageCtx<'_, '_>) -> Result<StageOutcome, FlowError> {
         let settings: SourceStageSettings = ctx.settings()?;
         let source = db::sources::by_uuid(ctx.conn, &settings.source).map_err(|e| match e {
-            StoreError::NotFound => FlowError::misconfigured(format!("source stage: source {} is gone", settings.source)),
+            StoreError::NotFound => {
+                FlowError::misconfigured(format!("source stage: source {} is gone", settings.source))
+            }
             other => other.into(),
         })?;
-        if ctx.context.extra.remove(RETURNED).and_then(|v| v.as_str().map(str::to_owned)) == Some(source.slug.clone()) {
+        if ctx
+            .context
+            .extra
+            .remove(RETURNED)
+            .and_then(|v| v.as_str().map(str::to_owned))
+            == Some(source.slug.clone())
+        {
             ctx.context.extra.remove(AWAITING);
             return Ok(StageOutcome::Next);
         }
         if !source.enabled {
-            return Err(FlowError::user(format!("Sign-in with {} is currently disabled.", source.name)));
+            return Err(FlowError::user(format!(
+                "Sign-in with {} is currently disabled.",
+                source.name
+            )));
         }
         ctx.context.extra.insert(AWAITING.into(), json!(source.slug));
         Ok(StageOutcome::Suspend {

@@ -42,9 +42,17 @@ impl StageKind for UserLogin {
         let parsed: UserLoginSettings = parse_settings(settings)?;
         let mut errors = FieldErrors::new();
         if !(60..=31_536_000).contains(&parsed.session_duration) {
-            error(&mut errors, "session_duration", "Between 60 seconds and one year.");
+            error(
+                &mut errors,
+                "session_duration",
+                "Between 60 seconds and one year.",
+            );
         }
-        if errors.is_empty() { normalised(&parsed) } else { Err(errors) }
+        if errors.is_empty() {
+            normalised(&parsed)
+        } else {
+            Err(errors)
+        }
     }
 
     fn enter(&self, ctx: &mut StageCtx<'_, '_>) -> Result<StageOutcome, FlowError> {
@@ -55,7 +63,10 @@ impl StageKind for UserLogin {
             .ok_or_else(|| FlowError::user("Invalid username or password."))?;
         let user = db::users::get(ctx.conn, UserId(id))?;
         if !user.is_active {
-            ctx.event("login_failed", json!({"username": user.username, "reason": "inactive"}))?;
+            ctx.event(
+                "login_failed",
+                json!({"username": user.username, "reason": "inactive"}),
+            )?;
             return Ok(StageOutcome::Deny("This account is disabled.".into()));
         }
         if settings.terminate_other_sessions {

@@ -77,7 +77,9 @@ fn check(properties: &Map<String, Value>) -> Result<(), String> {
     ];
     for (key, rule) in rules {
         if let Some(value) = properties.get(key) {
-            let text = value.as_str().ok_or_else(|| format!("`{key}` must be a string"))?;
+            let text = value
+                .as_str()
+                .ok_or_else(|| format!("`{key}` must be a string"))?;
             rule(text).map_err(|m| format!("`{key}`: {m}"))?;
         }
     }
@@ -115,15 +117,24 @@ impl StageKind for UserWrite {
         if let Some(group) = &parsed.create_users_group
             && matches!(db::groups::get_by_uuid(conn, group), Err(StoreError::NotFound))
         {
-            error(&mut errors, "create_users_group", format!("Unknown group `{group}`."));
+            error(
+                &mut errors,
+                "create_users_group",
+                format!("Unknown group `{group}`."),
+            );
         }
-        if errors.is_empty() { normalised(&parsed) } else { Err(errors) }
+        if errors.is_empty() {
+            normalised(&parsed)
+        } else {
+            Err(errors)
+        }
     }
 
     fn enter(&self, ctx: &mut StageCtx<'_, '_>) -> Result<StageOutcome, FlowError> {
         let settings: UserWriteSettings = ctx.settings()?;
         let properties = ctx.context.properties.clone();
-        check(&properties).map_err(|m| FlowError::user(format!("Your account details are not valid: {m}.")))?;
+        check(&properties)
+            .map_err(|m| FlowError::user(format!("Your account details are not valid: {m}.")))?;
         let existing = match ctx.context.pending_user {
             Some(id) if settings.user_creation_mode != CreationMode::AlwaysCreate => {
                 Some(db::users::get(ctx.conn, UserId(id))?)
@@ -148,7 +159,10 @@ impl StageKind for UserWrite {
                 }
                 changes.path = string(&properties, "path").filter(|v| *v != user.path);
                 changes.user_type = string(&properties, "type").filter(|v| *v != user.user_type);
-                changes.is_active = properties.get("is_active").and_then(Value::as_bool).filter(|v| *v != user.is_active);
+                changes.is_active = properties
+                    .get("is_active")
+                    .and_then(Value::as_bool)
+                    .filter(|v| *v != user.is_active);
                 if let Some(attributes) = properties.get("attributes") {
                     let mut merged = user.attributes_json();
                     merge_json(&mut merged, attributes);
@@ -182,10 +196,13 @@ impl StageKind for UserWrite {
             }
             None => {
                 if settings.user_creation_mode == CreationMode::NeverCreate {
-                    return Err(FlowError::user("No account exists for you here, and this flow does not create one."));
+                    return Err(FlowError::user(
+                        "No account exists for you here, and this flow does not create one.",
+                    ));
                 }
-                let username = string(&properties, "username")
-                    .ok_or_else(|| FlowError::misconfigured("user_write: no `username` in the flow's properties"))?;
+                let username = string(&properties, "username").ok_or_else(|| {
+                    FlowError::misconfigured("user_write: no `username` in the flow's properties")
+                })?;
                 let mut new = NewUser::new(&username);
                 new.name = string(&properties, "name").unwrap_or_default();
                 if let Some(email) = string(&properties, "email") {
@@ -195,7 +212,10 @@ impl StageKind for UserWrite {
                 new.user_type = string(&properties, "type").unwrap_or(settings.user_type.clone());
                 new.path = string(&properties, "path").unwrap_or(settings.user_path_template.clone());
                 new.is_active = !settings.create_users_as_inactive
-                    && properties.get("is_active").and_then(Value::as_bool).unwrap_or(true);
+                    && properties
+                        .get("is_active")
+                        .and_then(Value::as_bool)
+                        .unwrap_or(true);
                 if let Some(attributes) = properties.get("attributes") {
                     new.attributes = attributes.to_string();
                 }

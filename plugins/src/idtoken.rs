@@ -1,0 +1,93 @@
+//! id_token validation: `openidconnect`'s verifier (signature against the cached JWKS with
+//! pinned algorithms, `aud`, exact `iss`, `exp`, `nonce`) plus the rules it cannot express
+//! (`nbf` and leeway), checked here on the verified claims.
+
+use chrono::Utc;
+use openidconnect::core::{CoreIdToken, CoreJsonWebKeySet, CoreJwsSigningAlgorithm};
+use openidconnect::{ClientId, IdTokenVerifier, IssuerUrl, Nonce};
+use serde_json::Value;
+
+use crate::PluginError;
+use crate::cache::jwks_kids;
+use crate::util::{now_unix, peek_jwt};
+
+/// Clock skew tolerated on `exp` and `nbf`.
+pub(crate) const LEEWAY_SECS: i64 = 120;
+
+pub(crate) struct IdTokenRules<'a> {
+    pub client_id: &'a str,
+    /// The exact issuer (placeholders already filled).
+    pub issuer: &'a str,
+    pub nonce: &'a str,
+    pub algorithms: &'a [CoreJwsSigningAlgorithm],
+}
+
+/// The header fields needed before verification (never trusted for anything else).
+pub(crate) struct Peeked {
+    pub kid: Option<String>,
+    pub payload: Value,
+}
+
+/// Reads `alg`, `kid` and the unverified payload, rejecting disallowed algorithms up front so
+/// that the message is clear (`none`, HS256 with the public key as secret, …).
+pub(crate) fn peek_and_pin(
+    token: &str,
+    algorithms: &[CoreJwsSigningAlgorithm],
+) -> Result<Peeked, PluginError> {
+    let (header, payload) = peek_jwt(token).map_err(PluginError::IdToken)?;
+    let alg = header.get("alg").and_then(Value::as_str).unwrap_or("").to_owned();
+    let allowed = algorithms.iter().filter_map(serde_plain_name).collect::<Vec<_>>();
+    if !allowed.contains(&alg) {
+        return Err(PluginError::IdToken(format!(
+            "signing algorithm `{alg}` is not allowed (expected {})",
+            allowed.join(", ")
+        )));
+    }
+    let kid = header.get("kid").and_then(Value::as_str).map(str::to_owned);
+    Ok(Peeked { kid, payload })
+}
+
+fn serde_plain_name(alg: &CoreJwsSigningAlgorithm) -> Option<String> {
+    serde_json::to_value(alg)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+}
+
+/// Verifies the token against `jwks`; returns the verified claims as JSON.
+pub(crate) fn verify(
+    token: &CoreIdToken,
+    peeked: &Peeked,
+    jwks: &Value,
+    rules: &IdTokenRules<'_>,
+) -> Result<Value, PluginError> {
+    if let Some(kid) = &peeked.kid
+        && !jwks_kids(jwks).any(|k| k == kid)
+    {
+        return Err(PluginError::IdToken(format!(
+            "signed with an unknown key (kid `{kid}`)"
+        )));
+    }
+    let keys: CoreJsonWebKeySet = serde_json::from_value(jwks.clone())
+        .map_err(|e| PluginError::Metadata(format!("the JWKS cannot be read: {e}")))?;
+    let issuer = IssuerUrl::new(rules.issuer.to_owned())
+        .map_err(|e| PluginError::Configuration(format!("issuer `{}`: {e}", rules.issuer)))?;
+    let verifier =
+        IdTokenVerifier::new_public_client(ClientId::new(rules.client_id.to_owned()), issuer, keys)
+            .set_allowed_algs(rules.algorithms.iter().cloned())
+            // openidconnect has no leeway setting: shift its clock back for the `exp` check.
+            .set_time_fn(|| Utc::now() - chrono::Duration::seconds(LEEWAY_SECS));
+    token
+        .claims(&verifier, &Nonce::new(rules.nonce.to_owned()))
+        .map_err(|e| PluginError::IdToken(e.to_string()))?;
+    // The signature is verified: the peeked payload is now trustworthy.
+    let claims = peeked.payload.clone();
+    let now = now_unix();
+    if let Some(nbf) = claims.get("nbf").and_then(Value::as_i64)
+        && nbf > now + LEEWAY_SECS
+    {
+        return Err(PluginError::IdToken(format!(
+            "the token is not valid before {nbf} (now {now})"
+        )));
+    }
+    Ok(claims)
+}
