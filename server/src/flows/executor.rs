@@ -280,7 +280,7 @@ fn start(
         },
     };
     let (stages, mut context) = match planner::plan(conn, flow, request.session_user)? {
-        Decision::Plan { stages, context } => (stages, context),
+        Decision::Plan { stages, context } => (stages, *context),
         Decision::LoginRequired => {
             let target = format!(
                 "{DEFAULT_AUTHENTICATION_URL}?next={}",
@@ -335,7 +335,7 @@ pub fn start_with_context(
     extra_stages: Vec<PlannedStage>,
 ) -> Result<Step, StoreError> {
     let (mut stages, planned_context) = match planner::plan(conn, flow, session_user)? {
-        Decision::Plan { stages, context } => (stages, context),
+        Decision::Plan { stages, context } => (stages, *context),
         Decision::AlreadyAuthenticated | Decision::LoginRequired => (
             db::flows::bound_stages(conn, flow.id)?
                 .into_iter()
@@ -580,7 +580,7 @@ fn finish_step(
                 effects,
             })
         }
-        Run::Failed(error) => Err(error.store.unwrap_or_else(|| StoreError::Internal(error.message))),
+        Run::Failed(error) => Err(error.store.unwrap_or(StoreError::Internal(error.message))),
     }
 }
 
@@ -745,7 +745,7 @@ pub fn submit(
                 other => return Ok(other),
             }
             let (stages, mut context) = match planner::plan(conn, &flow, request.session_user)? {
-                Decision::Plan { stages, context } => (stages, context),
+                Decision::Plan { stages, context } => (stages, *context),
                 _ => {
                     return Ok(problem(
                         400,

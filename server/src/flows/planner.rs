@@ -11,7 +11,7 @@ use crate::db::{self, DbConn, StoreError};
 pub enum Decision {
     Plan {
         stages: Vec<PlannedStage>,
-        context: FlowContext,
+        context: Box<FlowContext>,
     },
     /// The flow needs a logged-in user: send them to log in first.
     LoginRequired,
@@ -58,5 +58,8 @@ pub fn plan(
         pending_user: session_user.map(|u| u.id),
         ..FlowContext::default()
     };
-    Ok(Decision::Plan { stages, context })
+    Ok(Decision::Plan {
+        stages,
+        context: Box::new(context),
+    })
 }

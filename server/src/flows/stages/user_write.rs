@@ -69,7 +69,8 @@ fn string(properties: &Map<String, Value>, key: &str) -> Option<String> {
 
 /// Checks the properties a user is written from, naming the offending property.
 fn check(properties: &Map<String, Value>) -> Result<(), String> {
-    let rules: [(&str, fn(&str) -> Result<(), String>); 4] = [
+    type Rule = fn(&str) -> Result<(), String>;
+    let rules: [(&str, Rule); 4] = [
         ("username", validate::username),
         ("name", validate::name),
         ("email", validate::email),
