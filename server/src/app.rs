@@ -25,6 +25,7 @@ pub struct AppState {
     pub metrics: Metrics,
     /// The serialised OpenAPI document.
     pub openapi: String,
+    pub templates: crate::web::Templates,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +40,8 @@ pub enum StartupError {
     Bootstrap(String),
     #[error("OpenAPI document: {0}")]
     OpenApi(String),
+    #[error("templates: {0}")]
+    Templates(String),
 }
 
 impl AppState {
@@ -68,7 +71,10 @@ impl AppState {
         let openapi = api_document()
             .to_json()
             .map_err(|e| StartupError::OpenApi(e.to_string()))?;
+        let templates = crate::web::Templates::load(settings.templates_dir.as_deref())
+            .map_err(StartupError::Templates)?;
         Ok(web::Data::new(Self {
+            templates,
             keys: Keys::from_secret(&secret),
             settings,
             db,
@@ -127,8 +133,30 @@ pub fn build(
         .into_utoipa_app();
     routes(app)
         .into_app()
+        .service(crate::web::assets::serve)
+        .service(crate::web::pages::landing::index)
+        .service(crate::web::pages::flow::show)
+        .service(crate::web::pages::flow::submit)
+        .service(crate::web::pages::shortcuts::authentication)
+        .service(crate::web::pages::shortcuts::invalidation)
+        .service(crate::web::pages::shortcuts::cancel)
         .default_service(web::to(extract::api_not_found))
+        .wrap(security_headers())
         .wrap(from_fn(metrics::track))
+}
+
+/// Headers every response carries: no framing (clickjacking on the login page), no MIME
+/// sniffing, no referrer leaks to other sites, and a script-free content policy.
+fn security_headers() -> actix_web::middleware::DefaultHeaders {
+    actix_web::middleware::DefaultHeaders::new()
+        .add(("X-Frame-Options", "DENY"))
+        .add(("X-Content-Type-Options", "nosniff"))
+        .add(("Referrer-Policy", "same-origin"))
+        .add((
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'none'; \
+             frame-ancestors 'none'; base-uri 'none'",
+        ))
 }
 
 /// Runs the HTTP server until it is told to stop (SIGINT/SIGTERM).

@@ -57,6 +57,8 @@ pub struct RawConfig {
     pub workers: usize,
     /// Use `X-Forwarded-For`/`Forwarded` for the client IP (only behind a trusted proxy).
     pub trust_forwarded_headers: bool,
+    /// A folder whose template files replace the embedded ones by name.
+    pub templates_dir: Option<PathBuf>,
 }
 
 impl Default for RawConfig {
@@ -76,6 +78,7 @@ impl Default for RawConfig {
             max_body_bytes: 1024 * 1024,
             workers: 0,
             trust_forwarded_headers: false,
+            templates_dir: None,
         }
     }
 }
@@ -153,6 +156,7 @@ pub struct Settings {
     pub max_body_bytes: usize,
     pub workers: usize,
     pub trust_forwarded_headers: bool,
+    pub templates_dir: Option<PathBuf>,
 }
 
 impl Settings {
@@ -199,6 +203,7 @@ impl Settings {
             "max_body_bytes": self.max_body_bytes,
             "workers": self.workers,
             "trust_forwarded_headers": self.trust_forwarded_headers,
+            "templates_dir": self.templates_dir.as_ref().map(|p| p.display().to_string()),
         })
     }
 }
@@ -343,6 +348,14 @@ pub fn validate(raw: RawConfig) -> Result<Settings, ConfigError> {
     if raw.max_body_bytes < 1024 {
         return Err(ConfigError::new("max_body_bytes", "must be at least 1024"));
     }
+    if let Some(dir) = &raw.templates_dir
+        && !dir.is_dir()
+    {
+        return Err(ConfigError::new(
+            "templates_dir",
+            format!("{} is not a directory", dir.display()),
+        ));
+    }
     let workers = if raw.workers == 0 {
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
     } else {
@@ -366,5 +379,6 @@ pub fn validate(raw: RawConfig) -> Result<Settings, ConfigError> {
         max_body_bytes: raw.max_body_bytes,
         workers,
         trust_forwarded_headers: raw.trust_forwarded_headers,
+        templates_dir: raw.templates_dir,
     })
 }

@@ -16,3 +16,4 @@ pub mod http;
 pub mod sessions;
 pub mod telemetry;
 pub mod validate;
+pub mod web;

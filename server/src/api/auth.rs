@@ -100,6 +100,23 @@ pub async fn authenticate_token(state: &AppState, key: String) -> Result<Caller,
         .await
 }
 
+/// Resolves a browser session cookie to its caller.
+pub async fn authenticate_session(state: &AppState, cookie: String) -> Result<Caller, ApiError> {
+    state
+        .db
+        .run(move |conn| {
+            let user = crate::sessions::resolve(conn, &cookie, time::now())?
+                .ok_or_else(|| ApiError::Unauthenticated("Your session has expired; log in again.".into()))?;
+            let is_superuser = db::users::is_effective_superuser(conn, &user)?;
+            Ok(Caller {
+                user,
+                is_superuser,
+                token: None,
+            })
+        })
+        .await
+}
+
 /// Why a request has no caller. Kept in the request extensions, hence `Clone`.
 #[derive(Debug, Clone)]
 pub enum AuthFailure {
@@ -138,13 +155,25 @@ pub async fn resolve(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let state = req.app_data::<web::Data<AppState>>().cloned();
+    // A browser session authenticates read-only calls (e.g. `core/users/me/` from a page); changes
+    // need a token, so that another site cannot make a logged-in browser write through the API.
+    let session = if req.method().is_safe() {
+        crate::web::cookies::read(req.request(), crate::sessions::SESSION_COOKIE)
+    } else {
+        None
+    };
     let outcome = match (state, bearer(req.request())) {
         (None, _) => Err(AuthFailure::Internal("application state missing".into())),
         (_, Err(e)) => Err(e.into()),
         (Some(state), Ok(Some(key))) => authenticate_token(&state, key).await.map_err(AuthFailure::from),
-        (_, Ok(None)) => Err(AuthFailure::Unauthenticated(
-            "Authentication credentials were not provided.".into(),
-        )),
+        (Some(state), Ok(None)) => match session {
+            Some(cookie) => authenticate_session(&state, cookie)
+                .await
+                .map_err(AuthFailure::from),
+            None => Err(AuthFailure::Unauthenticated(
+                "Authentication credentials were not provided.".into(),
+            )),
+        },
     };
     req.extensions_mut().insert(Authenticated(outcome));
     next.call(req).await

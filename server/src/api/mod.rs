@@ -3,10 +3,13 @@
 
 pub mod audit;
 pub mod auth;
+pub mod bindings;
 pub mod events;
+pub mod flows;
 pub mod groups;
 pub mod list;
 pub mod openapi;
+pub mod stages;
 pub mod tokens;
 pub mod users;
 
@@ -43,5 +46,20 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(events::retrieve)
         .service(events::update)
         .service(events::partial_update)
-        .service(events::destroy);
+        .service(events::destroy)
+        .service(flows::executor_get)
+        .service(flows::executor_post)
+        .service(flows::list)
+        .service(flows::create)
+        .service(flows::retrieve)
+        .service(flows::update)
+        .service(flows::partial_update)
+        .service(flows::destroy)
+        .service(bindings::list)
+        .service(bindings::create)
+        .service(bindings::retrieve)
+        .service(bindings::update)
+        .service(bindings::partial_update)
+        .service(bindings::destroy);
+    stages::configure(cfg);
 }

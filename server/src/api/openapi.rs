@@ -17,6 +17,8 @@ use crate::app::AppState;
     tags(
         (name = "core", description = "Users, groups and API tokens"),
         (name = "events", description = "The audit log"),
+        (name = "flows", description = "Flows, their stage bindings, and the flow executor"),
+        (name = "stages", description = "Stages, by kind"),
         (name = "health", description = "Liveness, readiness and metrics"),
     )
 )]

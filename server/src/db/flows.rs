@@ -420,3 +420,14 @@ pub fn stage_uuids(
         .into_iter()
         .collect())
 }
+
+/// Slugs of the flows a stage is bound to.
+pub fn flows_using_stage(conn: &mut DbConn, stage_id: i64) -> Result<Vec<String>, StoreError> {
+    Ok(flow_stage_bindings::table
+        .inner_join(flows::table)
+        .filter(flow_stage_bindings::stage_id.eq(stage_id))
+        .order(flows::slug.asc())
+        .select(flows::slug)
+        .distinct()
+        .load(conn)?)
+}

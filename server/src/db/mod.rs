@@ -5,6 +5,7 @@
 //! async executor never waits on the database.
 
 pub mod connection;
+pub mod connections;
 pub mod consents;
 pub mod error;
 pub mod events;

@@ -10,7 +10,7 @@ use crate::error::FieldErrors;
 
 pub struct Consent;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ConsentMode {
     AlwaysRequire,
@@ -18,7 +18,7 @@ pub enum ConsentMode {
     Expiring,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct ConsentSettings {
     pub mode: ConsentMode,

@@ -9,7 +9,7 @@ use crate::error::FieldErrors;
 
 pub struct Deny;
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct DenySettings {
     pub deny_message: String,

@@ -12,7 +12,7 @@ use crate::error::FieldErrors;
 
 pub struct Identification;
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct IdentificationSettings {
     /// Which identifiers the field accepts: `username`, `email`.

@@ -13,7 +13,7 @@ use crate::error::FieldErrors;
 
 pub struct Password;
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct PasswordSettings {
     /// After this many wrong passwords in one flow, the flow is cancelled.

@@ -16,7 +16,7 @@ pub const AWAITING: &str = "awaiting_source";
 /// Context key (in `extra`) set when the source has finished and the flow resumed.
 pub const RETURNED: &str = "source_returned";
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SourceStageSettings {
     /// The source (pk) to sign in with.

@@ -11,7 +11,7 @@ use crate::error::FieldErrors;
 
 pub struct UserLogin;
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct UserLoginSettings {
     /// How long the session lasts, in seconds.

@@ -8,7 +8,7 @@ use crate::error::FieldErrors;
 
 pub struct UserLogout;
 
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserLogoutSettings {}
 

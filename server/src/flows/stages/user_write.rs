@@ -13,7 +13,7 @@ use crate::validate;
 
 pub struct UserWrite;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CreationMode {
     NeverCreate,
@@ -21,7 +21,7 @@ pub enum CreationMode {
     AlwaysCreate,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct UserWriteSettings {
     pub user_creation_mode: CreationMode,
