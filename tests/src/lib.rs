@@ -7,6 +7,7 @@ pub mod app;
 pub mod entra_sim;
 pub mod pg;
 pub mod server;
+pub mod web;
 
 pub use app::{Backend, TestApp, TestResponse};
 pub use server::TestServer;

@@ -1,5 +1,6 @@
 //! End-to-end tests of Gatehouse through its real HTTP interface, on SQLite and PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod flows;
 mod foundation;
 mod plugins;

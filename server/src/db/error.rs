@@ -5,13 +5,56 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 /// Unique indexes by name (PostgreSQL reports the index name) and by `table.column` (SQLite reports
 /// the columns), with the API field each one protects. Index names are the same in both migration
 /// trees.
-const UNIQUE_RULES: &[(&str, &str, &str)] = &[
+pub const UNIQUE_RULES: &[(&str, &str, &str)] = &[
     ("uq_users_username", "users.username_key", "username"),
     ("uq_users_uuid", "users.uuid", "uuid"),
     ("uq_groups_name", "groups.name", "name"),
     ("uq_groups_uuid", "groups.uuid", "uuid"),
     ("uq_api_tokens_identifier", "api_tokens.identifier", "identifier"),
     ("uq_api_tokens_key_hash", "api_tokens.key_hash", "key"),
+    ("uq_flows_slug", "flows.slug", "slug"),
+    ("uq_flows_uuid", "flows.uuid", "uuid"),
+    ("uq_stages_name", "stages.name", "name"),
+    ("uq_stages_uuid", "stages.uuid", "uuid"),
+    ("uq_bindings_uuid", "flow_stage_bindings.uuid", "uuid"),
+    ("uq_events_uuid", "events.uuid", "uuid"),
+    ("uq_property_mappings_uuid", "property_mappings.uuid", "uuid"),
+    (
+        "uq_bindings_flow_order",
+        "flow_stage_bindings.flow_id, flow_stage_bindings.binding_order",
+        "order",
+    ),
+    ("uq_sessions_key_hash", "sessions.key_hash", "session"),
+    ("uq_flow_states_key_hash", "flow_states.key_hash", "flow_state"),
+    (
+        "uq_user_consents_user_application",
+        "user_consents.user_id, user_consents.application",
+        "consent",
+    ),
+    ("uq_sources_slug", "sources.slug", "slug"),
+    ("uq_sources_uuid", "sources.uuid", "uuid"),
+    ("uq_property_mappings_name", "property_mappings.name", "name"),
+    (
+        "uq_user_source_connections_identifier",
+        "user_source_connections.source_id, user_source_connections.identifier",
+        "identifier",
+    ),
+    (
+        "uq_user_source_connections_user",
+        "user_source_connections.user_id, user_source_connections.source_id",
+        "user",
+    ),
+    (
+        "uq_group_source_connections_identifier",
+        "group_source_connections.source_id, group_source_connections.identifier",
+        "identifier",
+    ),
+    (
+        "uq_group_source_connections_group",
+        "group_source_connections.group_id, group_source_connections.source_id",
+        "group",
+    ),
+    ("uq_oauth_states_state_hash", "oauth_states.state_hash", "state"),
     (
         "group_members_pkey",
         "group_members.group_id, group_members.user_id",
@@ -51,6 +94,7 @@ fn unique_field(constraint: Option<&str>, message: &str) -> (&'static str, Strin
             return (field, (*index).to_owned());
         }
     }
+    tracing::warn!(?constraint, message, "unique violation not mapped to a field");
     ("non_field_errors", constraint.unwrap_or(message).to_owned())
 }
 

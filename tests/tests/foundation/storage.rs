@@ -78,3 +78,28 @@ both_backends! {
         assert!(text.contains("gatehouse_db_pool_connections"));
     }
 }
+
+/// Every unique index in the migrations is mapped to the API field it protects, so a violation
+/// is a 409 naming that field on both backends (SQLite reports columns, PostgreSQL index names).
+#[test]
+fn every_unique_index_names_its_field() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../migrations/postgres");
+    let mut indexes = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let up = std::fs::read_to_string(entry.unwrap().path().join("up.sql")).unwrap();
+        for line in up.lines() {
+            if let Some(rest) = line.trim().strip_prefix("CREATE UNIQUE INDEX ") {
+                indexes.push(rest.split_whitespace().next().unwrap().to_owned());
+            }
+        }
+    }
+    assert!(indexes.len() > 10);
+    for index in indexes {
+        assert!(
+            gatehouse::db::error::UNIQUE_RULES
+                .iter()
+                .any(|(name, _, _)| *name == index),
+            "unique index {index} has no entry in db::error::UNIQUE_RULES"
+        );
+    }
+}
