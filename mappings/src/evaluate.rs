@@ -1,0 +1,106 @@
+//! Evaluating the ordered list of mappings of a source, merging each result.
+
+use crate::context::{PreparedGroupContext, PreparedUserContext};
+use crate::engine::{Mapping, MappingEngine, ScriptResult};
+use crate::error::{ErrorKind, MappingError};
+use crate::outcome::{Denial, Evaluation, GroupOutcome, LogEntry, UserOutcome};
+use crate::properties::{GroupProperties, UserProperties};
+use crate::schema::{self, MappingKind};
+use rhai::{Dynamic, Map, Scope};
+
+/// Result of running the list on one object, before conversion to the typed outcome.
+enum ListResult {
+    Done(Map),
+    Skipped(String),
+    Denied(Denial),
+}
+
+impl MappingEngine {
+    /// Runs the user `mappings` in order, starting from `base` (the source's base properties),
+    /// each seeing in `properties` what the earlier ones produced.
+    pub fn evaluate_user(
+        &self,
+        mappings: &[Mapping],
+        context: &mut PreparedUserContext,
+        base: UserProperties,
+    ) -> Evaluation<UserOutcome> {
+        let mut logs = Vec::new();
+        let working = schema::user_to_map(&base);
+        let result = self
+            .evaluate_list(MappingKind::User, mappings, &mut context.scope, working, &mut logs)
+            .map(|outcome| match outcome {
+                ListResult::Done(map) => UserOutcome::Mapped(schema::map_to_user(&map)),
+                ListResult::Denied(denial) => UserOutcome::Denied(denial),
+                // User mappings never skip: `()` means "no change" for them.
+                ListResult::Skipped(_) => UserOutcome::Mapped(base),
+            });
+        Evaluation { result, logs }
+    }
+
+    /// Runs the group `mappings` in order for one group, starting from `base` (normally
+    /// `name` = the group's `displayName`). A mapping returning `()` skips the group.
+    pub fn evaluate_group(
+        &self,
+        mappings: &[Mapping],
+        context: &mut PreparedGroupContext,
+        base: GroupProperties,
+    ) -> Evaluation<GroupOutcome> {
+        let mut logs = Vec::new();
+        let working = schema::group_to_map(&base);
+        let result = self
+            .evaluate_list(MappingKind::Group, mappings, &mut context.scope, working, &mut logs)
+            .map(|outcome| match outcome {
+                ListResult::Done(map) => GroupOutcome::Mapped(schema::map_to_group(&map)),
+                ListResult::Skipped(mapping) => GroupOutcome::Skipped { mapping },
+                ListResult::Denied(denial) => GroupOutcome::Denied(denial),
+            });
+        Evaluation { result, logs }
+    }
+
+    fn evaluate_list(
+        &self,
+        kind: MappingKind,
+        mappings: &[Mapping],
+        scope: &mut Scope<'static>,
+        mut working: Map,
+        logs: &mut Vec<LogEntry>,
+    ) -> Result<ListResult, MappingError> {
+        let context_len = scope.len();
+        for mapping in mappings {
+            let ast = self.compiled(&mapping.name, &mapping.expression)?;
+            // Moved in and out rather than cloned: the group-id list can be long.
+            scope.push_constant_dynamic("properties", Dynamic::from_map(std::mem::take(&mut working)));
+            let result = self.run(&mapping.name, &ast, scope, logs);
+            scope.rewind(context_len + 1);
+            working = scope
+                .remove::<Dynamic>("properties")
+                .and_then(|p| p.flatten().try_cast::<Map>())
+                .unwrap_or_default();
+            scope.rewind(context_len);
+            match result? {
+                ScriptResult::Denied(message) => {
+                    return Ok(ListResult::Denied(Denial { mapping: mapping.name.clone(), message }));
+                }
+                ScriptResult::Value(value) if value.is_unit() => {
+                    if kind == MappingKind::Group {
+                        return Ok(ListResult::Skipped(mapping.name.clone()));
+                    }
+                }
+                ScriptResult::Value(value) => match value.try_cast_result::<Map>() {
+                    Ok(map) => schema::merge(kind, &mapping.name, &mut working, map)?,
+                    Err(other) => {
+                        return Err(MappingError::new(
+                            &mapping.name,
+                            ErrorKind::Type,
+                            format!(
+                                "a property mapping must return a map (#{{ ... }}) or (), got {}",
+                                other.type_name()
+                            ),
+                        ));
+                    }
+                },
+            }
+        }
+        Ok(ListResult::Done(working))
+    }
+}
