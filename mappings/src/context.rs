@@ -2,10 +2,11 @@
 //!
 //! Converting a Graph profile with hundreds of groups into Rhai values costs far more than
 //! running a typical mapping, so a context is converted once per login ([`PreparedUserContext`])
-//! and every mapping of the source then runs against the same read-only values.
+//! and every mapping of the source then runs against the same values.
 
 use crate::convert::json_map_to_rhai;
-use rhai::{Dynamic, ImmutableString, Map, Scope};
+use crate::helpers::object::GraphObject;
+use rhai::{Dynamic, ImmutableString, Map};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map as JsonMap, Value};
 
@@ -64,17 +65,20 @@ pub struct GroupContext {
 pub(crate) const CONTEXT_NAMES: &[&str] =
     &["info", "groups", "claims", "source", "properties", "user", "request", "group"];
 
-/// A [`UserContext`] converted to Rhai values, reused by every user mapping of one login.
+/// A [`UserContext`] converted to Rhai values once per login and reused by every user mapping.
 ///
-/// Not `Clone`: evaluation needs `&mut` access to reuse the variable scope, so share it by
-/// preparing one per login.
+/// `groups` is an array of read-only `object`s (cheap to copy, impossible to modify); the
+/// other variables are small maps that each mapping gets a fresh copy of, because Rhai lets a
+/// script add keys to a constant map. Evaluation borrows it mutably (the group list is moved
+/// into the script scope and back).
 pub struct PreparedUserContext {
-    pub(crate) scope: Scope<'static>,
+    pub(crate) groups: Dynamic,
+    pub(crate) small: [(&'static str, Dynamic); 5],
 }
 
 /// A [`GroupContext`] converted to Rhai values.
 pub struct PreparedGroupContext {
-    pub(crate) scope: Scope<'static>,
+    pub(crate) small: [(&'static str, Dynamic); 2],
 }
 
 impl std::fmt::Debug for PreparedUserContext {
@@ -92,27 +96,30 @@ impl std::fmt::Debug for PreparedGroupContext {
 impl UserContext {
     /// Converts the context once; see [`PreparedUserContext`].
     pub fn prepare(&self) -> PreparedUserContext {
-        let mut scope = Scope::with_capacity(16);
-        // Constants: scripts cannot modify them, so one mapping cannot change what the next sees.
-        scope.push_constant_dynamic("info", Dynamic::from_map(json_map_to_rhai(&self.info, false)));
-        let groups = self.groups.iter().map(|g| Dynamic::from_map(graph_group(g))).collect();
-        scope.push_constant_dynamic("groups", Dynamic::from_array(groups));
-        scope.push_constant_dynamic("claims", Dynamic::from_map(json_map_to_rhai(&self.claims, false)));
-        scope.push_constant_dynamic("source", source(&self.source));
+        let groups = self.groups.iter().map(|g| Dynamic::from(GraphObject::new(graph_group(g)))).collect();
         let user = self.user.as_ref().map_or(Dynamic::UNIT, |u| Dynamic::from_map(json_map_to_rhai(u, false)));
-        scope.push_constant_dynamic("user", user);
-        scope.push_constant_dynamic("request", request(&self.request));
-        PreparedUserContext { scope }
+        PreparedUserContext {
+            groups: Dynamic::from_array(groups),
+            small: [
+                ("info", Dynamic::from_map(json_map_to_rhai(&self.info, false))),
+                ("claims", Dynamic::from_map(json_map_to_rhai(&self.claims, false))),
+                ("source", source(&self.source)),
+                ("user", user),
+                ("request", request(&self.request)),
+            ],
+        }
     }
 }
 
 impl GroupContext {
     /// Converts the context once; see [`PreparedGroupContext`].
     pub fn prepare(&self) -> PreparedGroupContext {
-        let mut scope = Scope::with_capacity(8);
-        scope.push_constant_dynamic("group", Dynamic::from_map(graph_group(&self.group)));
-        scope.push_constant_dynamic("source", source(&self.source));
-        PreparedGroupContext { scope }
+        PreparedGroupContext {
+            small: [
+                ("group", Dynamic::from(GraphObject::new(graph_group(&self.group)))),
+                ("source", source(&self.source)),
+            ],
+        }
     }
 }
 

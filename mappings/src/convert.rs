@@ -1,5 +1,6 @@
 //! Conversions between JSON values and Rhai values.
 
+use crate::helpers::object::GraphObject;
 use rhai::{Array, Dynamic, ImmutableString, Map};
 use serde_json::{Map as JsonMap, Number, Value};
 
@@ -74,6 +75,9 @@ fn to_json_at(value: &Dynamic, path: &mut String) -> Result<Value, NotJson> {
             path.truncate(len);
         }
         return Ok(Value::Array(out));
+    }
+    if let Some(object) = value.read_lock::<GraphObject>() {
+        return to_json_at(&Dynamic::from_map((*object.0).clone()), path);
     }
     if let Some(map) = value.read_lock::<Map>() {
         let mut out = JsonMap::new();

@@ -131,7 +131,14 @@ impl MappingEngine {
     /// Runs one script (`name` is only used in messages) on the request's context.
     pub fn dry_run(&self, name: &str, expression: &str, request: &DryRunRequest) -> DryRunOutput {
         let mapping = [Mapping::new(name, expression)];
-        let context = if request.context.is_null() { Value::Object(JsonMap::new()) } else { request.context.clone() };
+        let context = match &request.context {
+            Value::Null => Value::Object(JsonMap::new()),
+            Value::Object(_) => request.context.clone(),
+            _ => {
+                let error = MappingError::new(name, ErrorKind::InvalidContext, "invalid context: expected a JSON object");
+                return DryRunOutput::failed(error, Vec::new());
+            }
+        };
         let invalid = |e: serde_json::Error| {
             MappingError::new(name, ErrorKind::InvalidContext, format!("invalid context: {e}"))
         };

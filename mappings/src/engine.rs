@@ -140,7 +140,15 @@ impl MappingEngine {
             return Err(MappingError::new(mapping, ErrorKind::Runtime, "internal error in the script engine"));
         };
         match result {
-            Ok(value) => Ok(ScriptResult::Value(value.flatten())),
+            Ok(value) => {
+                let value = value.flatten();
+                // Rhai does not check a container's size when an element is assigned
+                // (`m[k] = v`), so check what leaves the script.
+                match self.engine.ensure_data_size_within_limits(&value) {
+                    Ok(()) => Ok(ScriptResult::Value(value)),
+                    Err(error) => Err(MappingError::from_eval(mapping, &error)),
+                }
+            }
             Err(_) if record.denial.is_some() => {
                 Ok(ScriptResult::Denied(record.denial.unwrap_or_default()))
             }

@@ -26,8 +26,14 @@ impl MappingEngine {
     ) -> Evaluation<UserOutcome> {
         let mut logs = Vec::new();
         let working = schema::user_to_map(&base);
-        let result = self
-            .evaluate_list(MappingKind::User, mappings, &mut context.scope, working, &mut logs)
+        // The group list is moved into the scope for the whole list and moved back afterwards:
+        // the array is a constant (no push, no element assignment) of immutable objects.
+        let mut scope = Scope::new();
+        scope.push_constant_dynamic("groups", std::mem::take(&mut context.groups));
+        let result = self.evaluate_list(MappingKind::User, mappings, &mut scope, &context.small, working, &mut logs);
+        scope.rewind(1);
+        context.groups = scope.remove::<Dynamic>("groups").unwrap_or(Dynamic::UNIT);
+        let result = result
             .map(|outcome| match outcome {
                 ListResult::Done(map) => UserOutcome::Mapped(schema::map_to_user(&map)),
                 ListResult::Denied(denial) => UserOutcome::Denied(denial),
@@ -47,8 +53,9 @@ impl MappingEngine {
     ) -> Evaluation<GroupOutcome> {
         let mut logs = Vec::new();
         let working = schema::group_to_map(&base);
+        let mut scope = Scope::new();
         let result = self
-            .evaluate_list(MappingKind::Group, mappings, &mut context.scope, working, &mut logs)
+            .evaluate_list(MappingKind::Group, mappings, &mut scope, &context.small, working, &mut logs)
             .map(|outcome| match outcome {
                 ListResult::Done(map) => GroupOutcome::Mapped(schema::map_to_group(&map)),
                 ListResult::Skipped(mapping) => GroupOutcome::Skipped { mapping },
@@ -62,20 +69,20 @@ impl MappingEngine {
         kind: MappingKind,
         mappings: &[Mapping],
         scope: &mut Scope<'static>,
+        fresh: &[(&'static str, Dynamic)],
         mut working: Map,
         logs: &mut Vec<LogEntry>,
     ) -> Result<ListResult, MappingError> {
         let context_len = scope.len();
         for mapping in mappings {
             let ast = self.compiled(&mapping.name, &mapping.expression)?;
-            // Moved in and out rather than cloned: the group-id list can be long.
-            scope.push_constant_dynamic("properties", Dynamic::from_map(std::mem::take(&mut working)));
+            // Fresh copies for every mapping: Rhai lets a script add keys to a constant map, so
+            // what one script does to these must not reach the next one (or the merge).
+            for (name, value) in fresh {
+                scope.push_constant_dynamic(*name, value.clone());
+            }
+            scope.push_constant_dynamic("properties", Dynamic::from_map(working.clone()));
             let result = self.run(&mapping.name, &ast, scope, logs);
-            scope.rewind(context_len + 1);
-            working = scope
-                .remove::<Dynamic>("properties")
-                .and_then(|p| p.flatten().try_cast::<Map>())
-                .unwrap_or_default();
             scope.rewind(context_len);
             match result? {
                 ScriptResult::Denied(message) => {

@@ -12,6 +12,7 @@ use std::sync::Arc;
 const MAX_VARIABLES: usize = 256;
 const MAX_FUNCTIONS: usize = 64;
 const MAX_STRINGS_INTERNED: usize = 1_024;
+const NO_SLEEP: &str = "sleep() is not available in property mappings";
 /// Check the wall clock every this many operations: reading it costs ~25 ns, an operation a
 /// few ns, and the worst single operation is bounded by the size limits.
 const DEADLINE_CHECK_INTERVAL: u64 = 64;
@@ -42,5 +43,9 @@ pub(crate) fn build(limits: &Limits, regexes: Arc<RegexCache>) -> Engine {
         if operations % DEADLINE_CHECK_INTERVAL == 0 { state::check_deadline() } else { None }
     });
     helpers::register(&mut engine, regexes, limits.max_string_size);
+    // Rhai's core package has `sleep`, which blocks the thread without reaching `on_progress`:
+    // functions registered on the engine take precedence over packages, so shadow it.
+    engine.register_fn("sleep", |_: rhai::INT| -> Result<(), Box<rhai::EvalAltResult>> { Err(NO_SLEEP.into()) });
+    engine.register_fn("sleep", |_: rhai::FLOAT| -> Result<(), Box<rhai::EvalAltResult>> { Err(NO_SLEEP.into()) });
     engine
 }

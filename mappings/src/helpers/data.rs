@@ -1,6 +1,7 @@
 //! Data helpers: `get_path`, `list_flatten`, `list_pluck`, `list_where`, `log`, `deny`.
 
 use crate::convert::as_string;
+use crate::helpers::object::GraphObject;
 use crate::outcome::LogLevel;
 use crate::state;
 use rhai::{Array, Dynamic, Engine, EvalAltResult, Map, Position};
@@ -71,6 +72,9 @@ pub(crate) fn get_path(value: &Dynamic, path: &str) -> Dynamic {
     if let Some(map) = value.read_lock::<Map>() {
         return get_in_map(&map, path);
     }
+    if let Some(object) = value.read_lock::<GraphObject>() {
+        return get_in_map(&object.0, path);
+    }
     if let Some(items) = value.read_lock::<Array>() {
         let (head, rest) = path.split_once('.').unwrap_or((path, ""));
         return match index(head, items.len()).and_then(|i| items.get(i)) {
@@ -124,9 +128,18 @@ pub(crate) fn values_equal(a: &Dynamic, b: &Dynamic) -> bool {
     if let (Some(x), Some(y)) = (a.read_lock::<Array>(), b.read_lock::<Array>()) {
         return x.len() == y.len() && x.iter().zip(y.iter()).all(|(p, q)| values_equal(p, q));
     }
-    if let (Some(x), Some(y)) = (a.read_lock::<Map>(), b.read_lock::<Map>()) {
-        return x.len() == y.len()
-            && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| values_equal(v, w)));
+    match (map_of(a), map_of(b)) {
+        (Some(x), Some(y)) => {
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| values_equal(v, w)))
+        }
+        _ => false,
     }
-    false
+}
+
+/// The entries of a map or of a read-only `object`.
+fn map_of(value: &Dynamic) -> Option<std::sync::Arc<Map>> {
+    if let Some(object) = value.read_lock::<GraphObject>() {
+        return Some(object.0.clone());
+    }
+    value.read_lock::<Map>().map(|map| std::sync::Arc::new(map.clone()))
 }

@@ -5,7 +5,8 @@
 //! `to_upper`, `len`, `filter`, `map`, … as methods; this module adds the function forms mapping
 //! authors coming from authentik expect, plus Gatehouse-specific helpers.
 
-mod data;
+pub(crate) mod data;
+pub(crate) mod object;
 mod regex;
 mod text;
 
@@ -18,4 +19,5 @@ pub(crate) fn register(engine: &mut Engine, regexes: std::sync::Arc<RegexCache>,
     text::register(engine);
     regex::register(engine, regexes, max_string_size);
     data::register(engine);
+    object::register(engine);
 }

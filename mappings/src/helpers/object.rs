@@ -1,0 +1,57 @@
+//! `object`: a read-only map used for Graph group objects.
+//!
+//! Users can belong to thousands of groups, and Rhai copies a map whenever a script iterates
+//! over a list or passes an element to a closure. Wrapping each group in an `Arc` makes those
+//! copies cheap, and having no setter makes the object immune to the nested-assignment hole in
+//! Rhai's constants (`const c = [#{}]; c[0].x = 1` is accepted), so one mapping cannot change
+//! what the next one sees.
+
+use crate::convert::dynamic_to_json;
+use crate::helpers::data::values_equal;
+use rhai::{Array, Dynamic, Engine, ImmutableString, Map};
+use std::sync::Arc;
+
+/// A read-only map; reads work as on a map (`g.id`, `g["@odata.type"]`, missing → `()`).
+#[derive(Debug, Clone)]
+pub(crate) struct GraphObject(pub(crate) Arc<Map>);
+
+impl GraphObject {
+    pub(crate) fn new(map: Map) -> Self {
+        Self(Arc::new(map))
+    }
+
+    pub(crate) fn get(&self, key: &str) -> Dynamic {
+        self.0.get(key).cloned().unwrap_or(Dynamic::UNIT)
+    }
+}
+
+fn json_text(object: &GraphObject) -> String {
+    let value = Dynamic::from_map((*object.0).clone());
+    dynamic_to_json(&value).map(|json| json.to_string()).unwrap_or_else(|_| "#{...}".to_owned())
+}
+
+pub(super) fn register(engine: &mut Engine) {
+    engine.register_type_with_name::<GraphObject>("object");
+    // Also serves `g.field`: Rhai falls back to the string indexer when no getter exists.
+    engine.register_indexer_get(|object: &mut GraphObject, key: &str| object.get(key));
+    engine.register_fn("contains", |object: &mut GraphObject, key: &str| object.0.contains_key(key));
+    engine.register_fn("keys", |object: &mut GraphObject| -> Array {
+        object.0.keys().map(|k| Dynamic::from(ImmutableString::from(k.as_str()))).collect()
+    });
+    engine.register_fn("values", |object: &mut GraphObject| -> Array { object.0.values().cloned().collect() });
+    engine.register_fn("len", |object: &mut GraphObject| object.0.len() as rhai::INT);
+    engine.register_fn("is_empty", |object: &mut GraphObject| object.0.is_empty());
+    engine.register_fn("to_map", |object: &mut GraphObject| (*object.0).clone());
+    engine.register_fn("to_json", |object: &mut GraphObject| json_text(object));
+    engine.register_fn("to_string", |object: &mut GraphObject| json_text(object));
+    engine.register_fn("to_debug", |object: &mut GraphObject| json_text(object));
+    engine.register_fn("==", |a: &mut GraphObject, b: GraphObject| {
+        values_equal(&Dynamic::from(a.clone()), &Dynamic::from(b))
+    });
+    engine.register_fn("!=", |a: &mut GraphObject, b: GraphObject| {
+        !values_equal(&Dynamic::from(a.clone()), &Dynamic::from(b))
+    });
+    engine.register_fn("==", |a: &mut GraphObject, b: Map| {
+        values_equal(&Dynamic::from(a.clone()), &Dynamic::from_map(b))
+    });
+}
