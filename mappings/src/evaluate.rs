@@ -6,12 +6,13 @@ use crate::error::{ErrorKind, MappingError};
 use crate::outcome::{Denial, Evaluation, GroupOutcome, LogEntry, UserOutcome};
 use crate::properties::{GroupProperties, UserProperties};
 use crate::schema::{self, MappingKind};
+use crate::working::Working;
 use rhai::{Dynamic, Map, Scope};
 
 /// Result of running the list on one object, before conversion to the typed outcome.
 enum ListResult {
-    Done(Map),
-    Skipped(String),
+    Done(Working),
+    Skipped(String, Working),
     Denied(Denial),
 }
 
@@ -25,7 +26,7 @@ impl MappingEngine {
         base: UserProperties,
     ) -> Evaluation<UserOutcome> {
         let mut logs = Vec::new();
-        let working = schema::user_to_map(&base);
+        let working = Working::from_user(base);
         // The group list is moved into the scope for the whole list and moved back afterwards:
         // the array is a constant (no push, no element assignment) of immutable objects.
         let mut scope = Scope::new();
@@ -35,10 +36,10 @@ impl MappingEngine {
         context.groups = scope.remove::<Dynamic>("groups").unwrap_or(Dynamic::UNIT);
         let result = result
             .map(|outcome| match outcome {
-                ListResult::Done(map) => UserOutcome::Mapped(schema::map_to_user(&map)),
+                ListResult::Done(working) => UserOutcome::Mapped(working.into_user()),
                 ListResult::Denied(denial) => UserOutcome::Denied(denial),
-                // User mappings never skip: `()` means "no change" for them.
-                ListResult::Skipped(_) => UserOutcome::Mapped(base),
+                // Not produced for user mappings, where `()` means "no change".
+                ListResult::Skipped(_, working) => UserOutcome::Mapped(working.into_user()),
             });
         Evaluation { result, logs }
     }
@@ -52,13 +53,13 @@ impl MappingEngine {
         base: GroupProperties,
     ) -> Evaluation<GroupOutcome> {
         let mut logs = Vec::new();
-        let working = schema::group_to_map(&base);
+        let working = Working::from_group(&base);
         let mut scope = Scope::new();
         let result = self
             .evaluate_list(MappingKind::Group, mappings, &mut scope, &context.small, working, &mut logs)
             .map(|outcome| match outcome {
-                ListResult::Done(map) => GroupOutcome::Mapped(schema::map_to_group(&map)),
-                ListResult::Skipped(mapping) => GroupOutcome::Skipped { mapping },
+                ListResult::Done(working) => GroupOutcome::Mapped(working.into_group()),
+                ListResult::Skipped(mapping, _) => GroupOutcome::Skipped { mapping },
                 ListResult::Denied(denial) => GroupOutcome::Denied(denial),
             });
         Evaluation { result, logs }
@@ -70,7 +71,7 @@ impl MappingEngine {
         mappings: &[Mapping],
         scope: &mut Scope<'static>,
         fresh: &[(&'static str, Dynamic)],
-        mut working: Map,
+        mut working: Working,
         logs: &mut Vec<LogEntry>,
     ) -> Result<ListResult, MappingError> {
         let context_len = scope.len();
@@ -81,7 +82,11 @@ impl MappingEngine {
             for (name, value) in fresh {
                 scope.push_constant_dynamic(*name, value.clone());
             }
-            scope.push_constant_dynamic("properties", Dynamic::from_map(working.clone()));
+            // A script can only refer to `properties` by that name (no `eval`): skip building it
+            // when the text does not mention it.
+            if mapping.expression.contains("properties") {
+                scope.push_constant_dynamic("properties", working.to_dynamic());
+            }
             let result = self.run(&mapping.name, &ast, scope, logs);
             scope.rewind(context_len);
             match result? {
@@ -90,7 +95,7 @@ impl MappingEngine {
                 }
                 ScriptResult::Value(value) if value.is_unit() => {
                     if kind == MappingKind::Group {
-                        return Ok(ListResult::Skipped(mapping.name.clone()));
+                        return Ok(ListResult::Skipped(mapping.name.clone(), working));
                     }
                 }
                 ScriptResult::Value(value) => match value.try_cast_result::<Map>() {

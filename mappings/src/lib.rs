@@ -33,6 +33,7 @@ mod properties;
 mod sandbox;
 mod schema;
 mod state;
+mod working;
 
 pub use context::{GroupContext, PreparedGroupContext, PreparedUserContext, RequestInfo, SourceInfo, UserContext};
 pub use defaults::{ManagedMapping, managed_mappings};

@@ -4,10 +4,11 @@
 //! Rules: a map result merges key by key — scalars replace, `attributes` deep-merges, `groups`
 //! replaces the set, a key set to `()` removes it (inside `attributes` too, at any depth).
 
-use crate::convert::{as_string, dynamic_to_json, json_map_to_rhai};
+use crate::convert::{as_string, dynamic_to_json};
 use crate::error::MappingError;
-use crate::properties::{GroupProperties, UserProperties, UserType};
-use rhai::{Array, Dynamic, ImmutableString, Map};
+use crate::properties::UserType;
+use crate::working::{Groups, Working};
+use rhai::{Array, Dynamic, Map};
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 
@@ -29,7 +30,7 @@ const GROUP_KEYS: &[&str] = &["name", "attributes", "is_superuser"];
 pub(crate) fn merge(
     kind: MappingKind,
     mapping: &str,
-    working: &mut Map,
+    working: &mut Working,
     result: Map,
 ) -> Result<(), MappingError> {
     for (key, value) in result {
@@ -46,6 +47,11 @@ pub(crate) fn merge(
             ));
         }
         let value = value.flatten();
+        if key_str == "groups" {
+            working.groups = if value.is_unit() { Groups::Absent } else { Groups::Mapped(group_ids(mapping, &value)?) };
+            continue;
+        }
+        let working = &mut working.map;
         if value.is_unit() {
             if key_str == "attributes" {
                 working.insert(key, Dynamic::from_map(Map::new()));
@@ -60,7 +66,6 @@ pub(crate) fn merge(
             "name" | "email" | "path" => string(mapping, key_str, &value)?,
             "is_active" | "is_superuser" => boolean(mapping, key_str, &value)?,
             "type" => user_type(mapping, &value)?,
-            "groups" => group_ids(mapping, &value)?,
             _ => {
                 let patch = attributes(mapping, value)?;
                 let mut current = working
@@ -142,7 +147,7 @@ fn describe(value: &Dynamic) -> String {
     }
 }
 
-fn group_ids(mapping: &str, value: &Dynamic) -> Result<Dynamic, MappingError> {
+fn group_ids(mapping: &str, value: &Dynamic) -> Result<Array, MappingError> {
     let Some(items) = value.read_lock::<Array>() else {
         return Err(MappingError::type_error(
             mapping,
@@ -172,7 +177,7 @@ fn group_ids(mapping: &str, value: &Dynamic) -> Result<Dynamic, MappingError> {
             }
         }
     }
-    Ok(Dynamic::from_array(ids))
+    Ok(ids)
 }
 
 fn attributes(mapping: &str, value: Dynamic) -> Result<Map, MappingError> {
@@ -220,79 +225,5 @@ fn deep_merge(target: &mut Map, patch: Map) {
                 target.insert(key, value);
             }
         }
-    }
-}
-
-/// Working map for user mappings, from typed base properties.
-pub(crate) fn user_to_map(props: &UserProperties) -> Map {
-    let mut map = Map::new();
-    let mut put = |key: &str, value: Option<Dynamic>| {
-        if let Some(value) = value {
-            map.insert(key.into(), value);
-        }
-    };
-    let text = |s: &Option<String>| s.as_deref().map(|s| Dynamic::from(ImmutableString::from(s)));
-    put("username", text(&props.username));
-    put("name", text(&props.name));
-    put("email", text(&props.email));
-    put("is_active", props.is_active.map(Dynamic::from_bool));
-    put("path", text(&props.path));
-    put("type", props.user_type.map(|t| Dynamic::from(ImmutableString::from(t.as_str()))));
-    put("attributes", Some(Dynamic::from_map(json_map_to_rhai(&props.attributes, false))));
-    put(
-        "groups",
-        props.groups.as_ref().map(|groups| {
-            Dynamic::from_array(groups.iter().map(|g| Dynamic::from(ImmutableString::from(g.as_str()))).collect())
-        }),
-    );
-    map
-}
-
-/// Working map for group mappings, from typed base properties.
-pub(crate) fn group_to_map(props: &GroupProperties) -> Map {
-    let mut map = Map::new();
-    if let Some(name) = &props.name {
-        map.insert("name".into(), Dynamic::from(ImmutableString::from(name.as_str())));
-    }
-    map.insert("attributes".into(), Dynamic::from_map(json_map_to_rhai(&props.attributes, false)));
-    if let Some(is_superuser) = props.is_superuser {
-        map.insert("is_superuser".into(), Dynamic::from_bool(is_superuser));
-    }
-    map
-}
-
-fn take_string(map: &Map, key: &str) -> Option<String> {
-    map.get(key).and_then(as_string).map(|s| s.to_string())
-}
-
-fn take_attributes(map: &Map) -> serde_json::Map<String, serde_json::Value> {
-    match map.get("attributes").map(dynamic_to_json) {
-        Some(Ok(serde_json::Value::Object(attributes))) => attributes,
-        _ => serde_json::Map::new(),
-    }
-}
-
-/// Typed user properties from a working map whose values were checked by [`merge`].
-pub(crate) fn map_to_user(map: &Map) -> UserProperties {
-    UserProperties {
-        username: take_string(map, "username"),
-        name: take_string(map, "name"),
-        email: take_string(map, "email"),
-        is_active: map.get("is_active").and_then(|v| v.as_bool().ok()),
-        path: take_string(map, "path"),
-        user_type: take_string(map, "type").as_deref().and_then(UserType::parse),
-        attributes: take_attributes(map),
-        groups: map.get("groups").and_then(|v| v.read_lock::<Array>().map(|items| {
-            items.iter().filter_map(as_string).map(|s| s.to_string()).collect()
-        })),
-    }
-}
-
-/// Typed group properties from a working map whose values were checked by [`merge`].
-pub(crate) fn map_to_group(map: &Map) -> GroupProperties {
-    GroupProperties {
-        name: take_string(map, "name"),
-        attributes: take_attributes(map),
-        is_superuser: map.get("is_superuser").and_then(|v| v.as_bool().ok()),
     }
 }

@@ -69,11 +69,11 @@ pub(crate) fn get_path(value: &Dynamic, path: &str) -> Dynamic {
     if path.is_empty() {
         return value.clone();
     }
-    if let Some(map) = value.read_lock::<Map>() {
-        return get_in_map(&map, path);
-    }
     if let Some(object) = value.read_lock::<GraphObject>() {
         return get_in_map(&object.0, path);
+    }
+    if let Some(map) = value.read_lock::<Map>() {
+        return get_in_map(&map, path);
     }
     if let Some(items) = value.read_lock::<Array>() {
         let (head, rest) = path.split_once('.').unwrap_or((path, ""));
