@@ -35,7 +35,7 @@ fn object(value: Value) -> Map<String, Value> {
 }
 
 fn group(i: usize) -> Map<String, Value> {
-    let unified = i % 3 == 0;
+    let unified = i.is_multiple_of(3);
     object(json!({
         "@odata.type": "#microsoft.graph.group",
         "id": format!("76382f05-da48-434b-a487-{i:012}"),
@@ -70,9 +70,16 @@ fn context() -> UserContext {
         })),
         groups: (0..200).map(group).collect(),
         claims: object(json!({"oid": "87d349ed-44d7-43e1-9a83-5f2406dee5bd", "tid": "contoso"})),
-        source: SourceInfo { slug: "entra".into(), name: "Contoso Entra ID".into(), provider_type: "entraid".into() },
+        source: SourceInfo {
+            slug: "entra".into(),
+            name: "Contoso Entra ID".into(),
+            provider_type: "entraid".into(),
+        },
         user: None,
-        request: RequestInfo { ip: Some("192.0.2.10".into()), user_agent: Some("Mozilla/5.0".into()) },
+        request: RequestInfo {
+            ip: Some("192.0.2.10".into()),
+            user_agent: Some("Mozilla/5.0".into()),
+        },
     }
 }
 
@@ -82,7 +89,11 @@ fn base(context: &UserContext) -> UserProperties {
         name: Some("Adele Vance".into()),
         email: Some("AdeleV@contoso.onmicrosoft.com".into()),
         groups: Some(
-            context.groups.iter().filter_map(|g| g.get("id").and_then(Value::as_str).map(str::to_owned)).collect(),
+            context
+                .groups
+                .iter()
+                .filter_map(|g| g.get("id").and_then(Value::as_str).map(str::to_owned))
+                .collect(),
         ),
         ..UserProperties::default()
     }

@@ -20,7 +20,10 @@ impl<K: Hash + Eq + Clone, V: Clone> BoundedCache<K, V> {
     pub(crate) fn new(capacity: usize) -> Self {
         Self {
             capacity: capacity.max(1),
-            inner: Mutex::new(Inner { entries: HashMap::new(), tick: 0 }),
+            inner: Mutex::new(Inner {
+                entries: HashMap::new(),
+                tick: 0,
+            }),
         }
     }
 
@@ -40,7 +43,11 @@ impl<K: Hash + Eq + Clone, V: Clone> BoundedCache<K, V> {
         inner.tick += 1;
         let tick = inner.tick;
         if inner.entries.len() >= self.capacity && !inner.entries.contains_key(&key) {
-            let oldest = inner.entries.iter().min_by_key(|(_, (_, used))| *used).map(|(k, _)| k.clone());
+            let oldest = inner
+                .entries
+                .iter()
+                .min_by_key(|(_, (_, used))| *used)
+                .map(|(k, _)| k.clone());
             if let Some(oldest) = oldest {
                 inner.entries.remove(&oldest);
             }
@@ -49,7 +56,11 @@ impl<K: Hash + Eq + Clone, V: Clone> BoundedCache<K, V> {
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.inner.lock().unwrap_or_else(PoisonError::into_inner).entries.len()
+        self.inner
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entries
+            .len()
     }
 }
 

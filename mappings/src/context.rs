@@ -62,8 +62,16 @@ pub struct GroupContext {
 }
 
 /// Names a script may refer to; checked at compile time so typos fail when saving.
-pub(crate) const CONTEXT_NAMES: &[&str] =
-    &["info", "groups", "claims", "source", "properties", "user", "request", "group"];
+pub(crate) const CONTEXT_NAMES: &[&str] = &[
+    "info",
+    "groups",
+    "claims",
+    "source",
+    "properties",
+    "user",
+    "request",
+    "group",
+];
 
 /// A [`UserContext`] converted to Rhai values once per login and reused by every user mapping.
 ///
@@ -96,8 +104,15 @@ impl std::fmt::Debug for PreparedGroupContext {
 impl UserContext {
     /// Converts the context once; see [`PreparedUserContext`].
     pub fn prepare(&self) -> PreparedUserContext {
-        let groups = self.groups.iter().map(|g| Dynamic::from(GraphObject::new(graph_group(g)))).collect();
-        let user = self.user.as_ref().map_or(Dynamic::UNIT, |u| Dynamic::from_map(json_map_to_rhai(u, false)));
+        let groups = self
+            .groups
+            .iter()
+            .map(|g| Dynamic::from(GraphObject::new(graph_group(g))))
+            .collect();
+        let user = self
+            .user
+            .as_ref()
+            .map_or(Dynamic::UNIT, |u| Dynamic::from_map(json_map_to_rhai(u, false)));
         PreparedUserContext {
             groups: Dynamic::from_array(groups),
             small: [

@@ -15,9 +15,12 @@ pub(crate) fn json_to_dynamic(value: &Value, drop_nulls: bool) -> Dynamic {
             None => Dynamic::from_float(n.as_f64().unwrap_or(f64::NAN)),
         },
         Value::String(s) => Dynamic::from(ImmutableString::from(s.as_str())),
-        Value::Array(items) => {
-            Dynamic::from_array(items.iter().map(|item| json_to_dynamic(item, drop_nulls)).collect())
-        }
+        Value::Array(items) => Dynamic::from_array(
+            items
+                .iter()
+                .map(|item| json_to_dynamic(item, drop_nulls))
+                .collect(),
+        ),
         Value::Object(map) => Dynamic::from_map(json_map_to_rhai(map, drop_nulls)),
     }
 }
@@ -90,7 +93,10 @@ fn to_json_at(value: &Dynamic, path: &mut String) -> Result<Value, NotJson> {
         }
         return Ok(Value::Object(out));
     }
-    Err(NotJson { path: path.clone(), type_name: value.type_name().to_owned() })
+    Err(NotJson {
+        path: path.clone(),
+        type_name: value.type_name().to_owned(),
+    })
 }
 
 /// Reads a string value (shared or not).

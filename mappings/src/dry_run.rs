@@ -119,11 +119,30 @@ struct GroupTestContext {
 
 impl DryRunOutput {
     fn failed(error: MappingError, logs: Vec<LogEntry>) -> Self {
-        Self { successful: false, outcome: None, result: None, message: None, error: Some(error.into()), logs }
+        Self {
+            successful: false,
+            outcome: None,
+            result: None,
+            message: None,
+            error: Some(error.into()),
+            logs,
+        }
     }
 
-    fn ended(outcome: DryRunOutcome, result: Option<Value>, message: Option<String>, logs: Vec<LogEntry>) -> Self {
-        Self { successful: true, outcome: Some(outcome), result, message, error: None, logs }
+    fn ended(
+        outcome: DryRunOutcome,
+        result: Option<Value>,
+        message: Option<String>,
+        logs: Vec<LogEntry>,
+    ) -> Self {
+        Self {
+            successful: true,
+            outcome: Some(outcome),
+            result,
+            message,
+            error: None,
+            logs,
+        }
     }
 }
 
@@ -135,7 +154,11 @@ impl MappingEngine {
             Value::Null => Value::Object(JsonMap::new()),
             Value::Object(_) => request.context.clone(),
             _ => {
-                let error = MappingError::new(name, ErrorKind::InvalidContext, "invalid context: expected a JSON object");
+                let error = MappingError::new(
+                    name,
+                    ErrorKind::InvalidContext,
+                    "invalid context: expected a JSON object",
+                );
                 return DryRunOutput::failed(error, Vec::new());
             }
         };
@@ -163,9 +186,12 @@ impl MappingEngine {
                     Ok(UserOutcome::Mapped(props)) => {
                         DryRunOutput::ended(DryRunOutcome::Mapped, to_json(&props), None, evaluation.logs)
                     }
-                    Ok(UserOutcome::Denied(denial)) => {
-                        DryRunOutput::ended(DryRunOutcome::Denied, None, Some(denial.message), evaluation.logs)
-                    }
+                    Ok(UserOutcome::Denied(denial)) => DryRunOutput::ended(
+                        DryRunOutcome::Denied,
+                        None,
+                        Some(denial.message),
+                        evaluation.logs,
+                    ),
                 }
             }
             MappingKind::Group => {
@@ -180,7 +206,11 @@ impl MappingEngine {
                         .map(str::to_owned),
                     ..GroupProperties::default()
                 });
-                let mut prepared = GroupContext { group: parsed.group, source: parsed.source }.prepare();
+                let mut prepared = GroupContext {
+                    group: parsed.group,
+                    source: parsed.source,
+                }
+                .prepare();
                 let evaluation = self.evaluate_group(&mapping, &mut prepared, base);
                 match evaluation.result {
                     Err(error) => DryRunOutput::failed(error, evaluation.logs),
@@ -190,9 +220,12 @@ impl MappingEngine {
                     Ok(GroupOutcome::Skipped { .. }) => {
                         DryRunOutput::ended(DryRunOutcome::Skipped, None, None, evaluation.logs)
                     }
-                    Ok(GroupOutcome::Denied(denial)) => {
-                        DryRunOutput::ended(DryRunOutcome::Denied, None, Some(denial.message), evaluation.logs)
-                    }
+                    Ok(GroupOutcome::Denied(denial)) => DryRunOutput::ended(
+                        DryRunOutcome::Denied,
+                        None,
+                        Some(denial.message),
+                        evaluation.logs,
+                    ),
                 }
             }
         }

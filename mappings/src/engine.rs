@@ -30,7 +30,10 @@ pub struct Mapping {
 impl Mapping {
     /// Builds a mapping.
     pub fn new(name: impl Into<String>, expression: impl Into<String>) -> Self {
-        Self { name: name.into(), expression: expression.into() }
+        Self {
+            name: name.into(),
+            expression: expression.into(),
+        }
     }
 }
 
@@ -47,7 +50,9 @@ pub struct MappingEngine {
 
 impl std::fmt::Debug for MappingEngine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MappingEngine").field("limits", &self.limits).finish_non_exhaustive()
+        f.debug_struct("MappingEngine")
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
     }
 }
 
@@ -55,7 +60,11 @@ impl Default for MappingEngine {
     fn default() -> Self {
         let limits = Limits::default();
         let engine = sandbox::build(&limits, Arc::new(RegexCache::new()));
-        Self { engine, limits, scripts: BoundedCache::new(AST_CACHE_CAPACITY) }
+        Self {
+            engine,
+            limits,
+            scripts: BoundedCache::new(AST_CACHE_CAPACITY),
+        }
     }
 }
 
@@ -70,7 +79,11 @@ impl MappingEngine {
     pub fn new(limits: Limits) -> Result<Self, InvalidLimits> {
         limits.validate()?;
         let engine = sandbox::build(&limits, Arc::new(RegexCache::new()));
-        Ok(Self { engine, limits, scripts: BoundedCache::new(AST_CACHE_CAPACITY) })
+        Ok(Self {
+            engine,
+            limits,
+            scripts: BoundedCache::new(AST_CACHE_CAPACITY),
+        })
     }
 
     /// The limits in force.
@@ -93,19 +106,27 @@ impl MappingEngine {
         let mut hasher = DefaultHasher::new();
         expression.hash(&mut hasher);
         let key = hasher.finish();
-        if let Some((text, ast)) = self.scripts.get(&key) {
-            if &*text == expression {
-                return Ok(ast);
-            }
+        if let Some((text, ast)) = self.scripts.get(&key)
+            && &*text == expression
+        {
+            return Ok(ast);
         }
         let mut names = Scope::new();
         for variable in CONTEXT_NAMES {
             // Plain variables, not constants: the optimizer must not fold their placeholder value.
             names.push_dynamic(*variable, Dynamic::UNIT);
         }
-        let compiled = catch_unwind(AssertUnwindSafe(|| self.engine.compile_with_scope(&names, expression)))
-            .map_err(|_| MappingError::new(name, ErrorKind::Syntax, "internal error while compiling the script"))?
-            .map_err(|e| MappingError::from_parse(name, &e))?;
+        let compiled = catch_unwind(AssertUnwindSafe(|| {
+            self.engine.compile_with_scope(&names, expression)
+        }))
+        .map_err(|_| {
+            MappingError::new(
+                name,
+                ErrorKind::Syntax,
+                "internal error while compiling the script",
+            )
+        })?
+        .map_err(|e| MappingError::from_parse(name, &e))?;
         let ast = Arc::new(compiled);
         self.scripts.insert(key, (Arc::from(expression), ast.clone()));
         Ok(ast)
@@ -122,7 +143,9 @@ impl MappingEngine {
     ) -> Result<ScriptResult, MappingError> {
         let deadline = Instant::now() + Duration::from_millis(self.limits.timeout_ms);
         let (outcome, record) = state::with_run(deadline, || {
-            catch_unwind(AssertUnwindSafe(|| self.engine.eval_ast_with_scope::<Dynamic>(scope, ast)))
+            catch_unwind(AssertUnwindSafe(|| {
+                self.engine.eval_ast_with_scope::<Dynamic>(scope, ast)
+            }))
         });
         logs.extend(record.logs.into_iter().map(|(level, message)| LogEntry {
             mapping: mapping.to_owned(),
@@ -137,7 +160,11 @@ impl MappingEngine {
             });
         }
         let Ok(result) = outcome else {
-            return Err(MappingError::new(mapping, ErrorKind::Runtime, "internal error in the script engine"));
+            return Err(MappingError::new(
+                mapping,
+                ErrorKind::Runtime,
+                "internal error in the script engine",
+            ));
         };
         match result {
             Ok(value) => {
@@ -149,9 +176,7 @@ impl MappingEngine {
                     Err(error) => Err(MappingError::from_eval(mapping, &error)),
                 }
             }
-            Err(_) if record.denial.is_some() => {
-                Ok(ScriptResult::Denied(record.denial.unwrap_or_default()))
-            }
+            Err(_) if record.denial.is_some() => Ok(ScriptResult::Denied(record.denial.unwrap_or_default())),
             Err(error) if record.timed_out => {
                 let mut timeout = MappingError::from_eval(mapping, &error);
                 timeout.kind = ErrorKind::Timeout;

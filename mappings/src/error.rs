@@ -195,9 +195,10 @@ impl MappingError {
                 "too many variables defined".to_owned(),
             ),
             EvalAltResult::ErrorRuntime(value, _) => (ErrorKind::Runtime, value.to_string()),
-            EvalAltResult::ErrorVariableNotFound(name, _) => {
-                (ErrorKind::Runtime, format!("unknown variable '{name}' in this kind of mapping"))
-            }
+            EvalAltResult::ErrorVariableNotFound(name, _) => (
+                ErrorKind::Runtime,
+                format!("unknown variable '{name}' in this kind of mapping"),
+            ),
             other => {
                 let text = other.to_string();
                 let suffix = format!(" ({})", other.position());

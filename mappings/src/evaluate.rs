@@ -31,16 +31,22 @@ impl MappingEngine {
         // the array is a constant (no push, no element assignment) of immutable objects.
         let mut scope = Scope::new();
         scope.push_constant_dynamic("groups", std::mem::take(&mut context.groups));
-        let result = self.evaluate_list(MappingKind::User, mappings, &mut scope, &context.small, working, &mut logs);
+        let result = self.evaluate_list(
+            MappingKind::User,
+            mappings,
+            &mut scope,
+            &context.small,
+            working,
+            &mut logs,
+        );
         scope.rewind(1);
         context.groups = scope.remove::<Dynamic>("groups").unwrap_or(Dynamic::UNIT);
-        let result = result
-            .map(|outcome| match outcome {
-                ListResult::Done(working) => UserOutcome::Mapped(working.into_user()),
-                ListResult::Denied(denial) => UserOutcome::Denied(denial),
-                // Not produced for user mappings, where `()` means "no change".
-                ListResult::Skipped(_, working) => UserOutcome::Mapped(working.into_user()),
-            });
+        let result = result.map(|outcome| match outcome {
+            ListResult::Done(working) => UserOutcome::Mapped(working.into_user()),
+            ListResult::Denied(denial) => UserOutcome::Denied(denial),
+            // Not produced for user mappings, where `()` means "no change".
+            ListResult::Skipped(_, working) => UserOutcome::Mapped(working.into_user()),
+        });
         Evaluation { result, logs }
     }
 
@@ -56,7 +62,14 @@ impl MappingEngine {
         let working = Working::from_group(&base);
         let mut scope = Scope::new();
         let result = self
-            .evaluate_list(MappingKind::Group, mappings, &mut scope, &context.small, working, &mut logs)
+            .evaluate_list(
+                MappingKind::Group,
+                mappings,
+                &mut scope,
+                &context.small,
+                working,
+                &mut logs,
+            )
             .map(|outcome| match outcome {
                 ListResult::Done(working) => GroupOutcome::Mapped(working.into_group()),
                 ListResult::Skipped(mapping, _) => GroupOutcome::Skipped { mapping },
@@ -85,13 +98,16 @@ impl MappingEngine {
             // A script can only refer to `properties` by that name (no `eval`): skip building it
             // when the text does not mention it.
             if mapping.expression.contains("properties") {
-                scope.push_constant_dynamic("properties", working.to_dynamic());
+                scope.push_constant_dynamic("properties", working.properties_value());
             }
             let result = self.run(&mapping.name, &ast, scope, logs);
             scope.rewind(context_len);
             match result? {
                 ScriptResult::Denied(message) => {
-                    return Ok(ListResult::Denied(Denial { mapping: mapping.name.clone(), message }));
+                    return Ok(ListResult::Denied(Denial {
+                        mapping: mapping.name.clone(),
+                        message,
+                    }));
                 }
                 ScriptResult::Value(value) if value.is_unit() => {
                     if kind == MappingKind::Group {

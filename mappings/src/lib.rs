@@ -35,7 +35,9 @@ mod schema;
 mod state;
 mod working;
 
-pub use context::{GroupContext, PreparedGroupContext, PreparedUserContext, RequestInfo, SourceInfo, UserContext};
+pub use context::{
+    GroupContext, PreparedGroupContext, PreparedUserContext, RequestInfo, SourceInfo, UserContext,
+};
 pub use defaults::{ManagedMapping, managed_mappings};
 pub use dry_run::{DryRunError, DryRunOutcome, DryRunOutput, DryRunRequest};
 pub use engine::{Mapping, MappingEngine};

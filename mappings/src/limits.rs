@@ -68,14 +68,27 @@ impl Limits {
             ("timeout_ms", self.timeout_ms == 0),
         ];
         if let Some((field, _)) = zero.into_iter().find(|(_, is_zero)| *is_zero) {
-            return Err(InvalidLimits { field, reason: "must be greater than zero" });
+            return Err(InvalidLimits {
+                field,
+                reason: "must be greater than zero",
+            });
         }
         if self.max_call_levels > 64 {
-            return Err(InvalidLimits { field: "max_call_levels", reason: "must be at most 64" });
+            return Err(InvalidLimits {
+                field: "max_call_levels",
+                reason: "must be at most 64",
+            });
         }
         if self.max_expr_depth > 256 || self.max_fn_expr_depth > 256 {
-            let field = if self.max_expr_depth > 256 { "max_expr_depth" } else { "max_fn_expr_depth" };
-            return Err(InvalidLimits { field, reason: "must be at most 256" });
+            let field = if self.max_expr_depth > 256 {
+                "max_expr_depth"
+            } else {
+                "max_fn_expr_depth"
+            };
+            return Err(InvalidLimits {
+                field,
+                reason: "must be at most 256",
+            });
         }
         Ok(())
     }

@@ -4,8 +4,8 @@ use crate::helpers::{self, RegexCache};
 use crate::limits::Limits;
 use crate::outcome::LogLevel;
 use crate::state;
-use rhai::module_resolvers::DummyModuleResolver;
 use rhai::Engine;
+use rhai::module_resolvers::DummyModuleResolver;
 use std::sync::Arc;
 
 /// Fixed caps that are not worth a configuration key.
@@ -40,12 +40,21 @@ pub(crate) fn build(limits: &Limits, regexes: Arc<RegexCache>) -> Engine {
     engine.on_print(|text| state::push_log(LogLevel::Info, text));
     engine.on_debug(|text, _, _| state::push_log(LogLevel::Debug, text));
     engine.on_progress(|operations| {
-        if operations % DEADLINE_CHECK_INTERVAL == 0 { state::check_deadline() } else { None }
+        if operations % DEADLINE_CHECK_INTERVAL == 0 {
+            state::check_deadline()
+        } else {
+            None
+        }
     });
     helpers::register(&mut engine, regexes, limits.max_string_size);
     // Rhai's core package has `sleep`, which blocks the thread without reaching `on_progress`:
     // functions registered on the engine take precedence over packages, so shadow it.
-    engine.register_fn("sleep", |_: rhai::INT| -> Result<(), Box<rhai::EvalAltResult>> { Err(NO_SLEEP.into()) });
-    engine.register_fn("sleep", |_: rhai::FLOAT| -> Result<(), Box<rhai::EvalAltResult>> { Err(NO_SLEEP.into()) });
+    engine.register_fn("sleep", |_: rhai::INT| -> Result<(), Box<rhai::EvalAltResult>> {
+        Err(NO_SLEEP.into())
+    });
+    engine.register_fn(
+        "sleep",
+        |_: rhai::FLOAT| -> Result<(), Box<rhai::EvalAltResult>> { Err(NO_SLEEP.into()) },
+    );
     engine
 }

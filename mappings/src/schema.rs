@@ -23,7 +23,16 @@ pub enum MappingKind {
     Group,
 }
 
-const USER_KEYS: &[&str] = &["username", "name", "email", "is_active", "path", "type", "attributes", "groups"];
+const USER_KEYS: &[&str] = &[
+    "username",
+    "name",
+    "email",
+    "is_active",
+    "path",
+    "type",
+    "attributes",
+    "groups",
+];
 const GROUP_KEYS: &[&str] = &["name", "attributes", "is_superuser"];
 
 /// Checks `result` (a map returned by `mapping`) and merges it into `working`.
@@ -48,7 +57,11 @@ pub(crate) fn merge(
         }
         let value = value.flatten();
         if key_str == "groups" {
-            working.groups = if value.is_unit() { Groups::Absent } else { Groups::Mapped(group_ids(mapping, &value)?) };
+            working.groups = if value.is_unit() {
+                Groups::Absent
+            } else {
+                Groups::Mapped(group_ids(mapping, &value)?)
+            };
             continue;
         }
         let working = &mut working.map;
@@ -111,7 +124,10 @@ fn non_empty_string(mapping: &str, key: &str, value: &Dynamic) -> Result<Dynamic
         None => Err(MappingError::type_error(
             mapping,
             key,
-            format!("property '{key}' must be a non-empty string, got {}", type_name(value)),
+            format!(
+                "property '{key}' must be a non-empty string, got {}",
+                type_name(value)
+            ),
         )),
     }
 }
@@ -121,7 +137,10 @@ fn boolean(mapping: &str, key: &str, value: &Dynamic) -> Result<Dynamic, Mapping
         MappingError::type_error(
             mapping,
             key,
-            format!("property '{key}' must be a bool (true or false), got {}", type_name(value)),
+            format!(
+                "property '{key}' must be a bool (true or false), got {}",
+                type_name(value)
+            ),
         )
     })
 }
@@ -152,7 +171,10 @@ fn group_ids(mapping: &str, value: &Dynamic) -> Result<Array, MappingError> {
         return Err(MappingError::type_error(
             mapping,
             "groups",
-            format!("property 'groups' must be an array of group ids (strings), got {}", type_name(value)),
+            format!(
+                "property 'groups' must be an array of group ids (strings), got {}",
+                type_name(value)
+            ),
         ));
     };
     let mut seen = HashSet::with_capacity(items.len());

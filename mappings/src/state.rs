@@ -56,7 +56,10 @@ pub(crate) fn with_run<R>(deadline: Instant, f: impl FnOnce() -> R) -> (R, RunRe
         }
     }
 
-    let active = Active { deadline, record: RunRecord::default() };
+    let active = Active {
+        deadline,
+        record: RunRecord::default(),
+    };
     let previous = CURRENT.with(|cell| cell.try_borrow_mut().ok().map(|mut slot| slot.replace(active)));
     let restore = Restore(previous);
     let result = f();
@@ -67,7 +70,11 @@ pub(crate) fn with_run<R>(deadline: Instant, f: impl FnOnce() -> R) -> (R, RunRe
 
 fn with_active<R>(f: impl FnOnce(&mut Active) -> R) -> Option<R> {
     CURRENT
-        .try_with(|cell| cell.try_borrow_mut().ok().and_then(|mut slot| slot.as_mut().map(f)))
+        .try_with(|cell| {
+            cell.try_borrow_mut()
+                .ok()
+                .and_then(|mut slot| slot.as_mut().map(f))
+        })
         .ok()
         .flatten()
 }

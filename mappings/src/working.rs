@@ -54,7 +54,10 @@ impl Working {
         put("is_active", props.is_active.map(Dynamic::from_bool));
         put("path", props.path.as_deref().map(text));
         put("type", props.user_type.map(|t| text(t.as_str())));
-        put("attributes", Some(Dynamic::from_map(json_map_to_rhai(&props.attributes, false))));
+        put(
+            "attributes",
+            Some(Dynamic::from_map(json_map_to_rhai(&props.attributes, false))),
+        );
         let groups = match props.groups {
             Some(ids) => Groups::Base { ids, cached: None },
             None => Groups::Absent,
@@ -67,22 +70,30 @@ impl Working {
         if let Some(name) = &props.name {
             map.insert("name".into(), text(name));
         }
-        map.insert("attributes".into(), Dynamic::from_map(json_map_to_rhai(&props.attributes, false)));
+        map.insert(
+            "attributes".into(),
+            Dynamic::from_map(json_map_to_rhai(&props.attributes, false)),
+        );
         if let Some(is_superuser) = props.is_superuser {
             map.insert("is_superuser".into(), Dynamic::from_bool(is_superuser));
         }
-        Self { map, groups: Groups::Absent }
+        Self {
+            map,
+            groups: Groups::Absent,
+        }
     }
 
     /// The `properties` variable for the next script: a copy, so that nothing the script does to
     /// it reaches the merge.
-    pub(crate) fn to_dynamic(&mut self) -> Dynamic {
+    pub(crate) fn properties_value(&mut self) -> Dynamic {
         let mut map = self.map.clone();
         let groups = match &mut self.groups {
             Groups::Absent => None,
-            Groups::Base { ids, cached } => {
-                Some(cached.get_or_insert_with(|| ids.iter().map(|id| text(id)).collect()).clone())
-            }
+            Groups::Base { ids, cached } => Some(
+                cached
+                    .get_or_insert_with(|| ids.iter().map(|id| text(id)).collect())
+                    .clone(),
+            ),
             Groups::Mapped(ids) => Some(ids.clone()),
         };
         if let Some(groups) = groups {
@@ -104,7 +115,9 @@ impl Working {
             groups: match self.groups {
                 Groups::Absent => None,
                 Groups::Base { ids, .. } => Some(ids),
-                Groups::Mapped(ids) => Some(ids.iter().filter_map(as_string).map(|s| s.to_string()).collect()),
+                Groups::Mapped(ids) => {
+                    Some(ids.iter().filter_map(as_string).map(|s| s.to_string()).collect())
+                }
             },
         }
     }

@@ -17,7 +17,12 @@ fn engine_is_send_and_sync() {
 fn deadlines_are_per_evaluation_across_threads() {
     let budget = Duration::from_millis(300);
     let engine = Arc::new(
-        MappingEngine::new(Limits { timeout_ms: 300, max_operations: u64::MAX, ..Limits::default() }).unwrap(),
+        MappingEngine::new(Limits {
+            timeout_ms: 300,
+            max_operations: u64::MAX,
+            ..Limits::default()
+        })
+        .unwrap(),
     );
     let runaway = |delay: Duration| {
         let engine = engine.clone();
@@ -48,7 +53,10 @@ fn deadlines_are_per_evaluation_across_threads() {
         let (kind, elapsed) = handle.join().unwrap();
         assert_eq!(kind, ErrorKind::Timeout);
         // Each runaway got its own full budget, counted from its own start.
-        assert!(elapsed >= budget, "stopped after {elapsed:?}, before its own deadline");
+        assert!(
+            elapsed >= budget,
+            "stopped after {elapsed:?}, before its own deadline"
+        );
         assert!(elapsed < Duration::from_secs(10));
     }
 }

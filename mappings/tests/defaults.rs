@@ -1,17 +1,29 @@
 //! Managed Entra ID mappings, each on realistic Entra samples.
 
 use crate::common::*;
-use gatehouse_mappings::{GroupOutcome, ManagedMapping, MappingEngine, MappingKind, UserOutcome, UserType, managed_mappings};
+use gatehouse_mappings::{
+    GroupOutcome, ManagedMapping, MappingEngine, MappingKind, UserOutcome, UserType, managed_mappings,
+};
 use serde_json::json;
 
 fn managed(name: &str) -> &'static ManagedMapping {
-    managed_mappings().iter().find(|m| m.name == name).unwrap_or_else(|| panic!("no managed mapping {name}"))
+    managed_mappings()
+        .iter()
+        .find(|m| m.name == name)
+        .unwrap_or_else(|| panic!("no managed mapping {name}"))
 }
 
-fn run_managed(name: &str, info: serde_json::Map<String, serde_json::Value>) -> gatehouse_mappings::UserProperties {
+fn run_managed(
+    name: &str,
+    info: serde_json::Map<String, serde_json::Value>,
+) -> gatehouse_mappings::UserProperties {
     let mapping = managed(name);
     assert_eq!(mapping.kind, MappingKind::User);
-    mapped(run_user(&MappingEngine::default(), &[(mapping.name, mapping.expression)], info))
+    mapped(run_user(
+        &MappingEngine::default(),
+        &[(mapping.name, mapping.expression)],
+        info,
+    ))
 }
 
 #[test]
@@ -21,7 +33,11 @@ fn all_managed_mappings_compile_and_are_unique() {
     let mut ids = std::collections::HashSet::new();
     for mapping in managed_mappings() {
         engine.compile_check(mapping.name, mapping.expression).unwrap();
-        assert!(names.insert(mapping.name) && ids.insert(mapping.managed), "{} duplicated", mapping.name);
+        assert!(
+            names.insert(mapping.name) && ids.insert(mapping.managed),
+            "{} duplicated",
+            mapping.name
+        );
         assert!(mapping.name.starts_with("Entra ID: "));
         assert!(!mapping.description.is_empty());
     }
@@ -32,7 +48,10 @@ fn all_managed_mappings_compile_and_are_unique() {
 fn username_from_upn_local_part() {
     let name = "Entra ID: username from UPN local part";
     assert_eq!(run_managed(name, adele()).username.as_deref(), Some("adelev"));
-    assert_eq!(run_managed(name, guest()).username.as_deref(), Some("gizmo2025_protonmail.com"));
+    assert_eq!(
+        run_managed(name, guest()).username.as_deref(),
+        Some("gizmo2025_protonmail.com")
+    );
     let mut no_upn = adele();
     no_upn.insert("userPrincipalName".into(), serde_json::Value::Null);
     let context = user_context(no_upn);
@@ -44,22 +63,36 @@ fn username_from_upn_local_part() {
         &mut context.prepare(),
         start,
     ));
-    assert_eq!(props.username.as_deref(), Some("kept"), "no UPN in the profile: the username is unchanged");
+    assert_eq!(
+        props.username.as_deref(),
+        Some("kept"),
+        "no UPN in the profile: the username is unchanged"
+    );
 }
 
 #[test]
 fn department_attributes() {
     let name = "Entra ID: department attribute from jobTitle/department";
     let props = run_managed(name, adele());
-    assert_eq!(serde_json::Value::Object(props.attributes), json!({"department": "Retail", "job_title": "Retail Manager"}));
+    assert_eq!(
+        serde_json::Value::Object(props.attributes),
+        json!({"department": "Retail", "job_title": "Retail Manager"})
+    );
     let props = run_managed(name, guest());
-    assert!(props.attributes.is_empty(), "guest has neither: {:?}", props.attributes);
+    assert!(
+        props.attributes.is_empty(),
+        "guest has neither: {:?}",
+        props.attributes
+    );
 }
 
 #[test]
 fn security_groups_only() {
     let props = run_managed("Entra ID: groups only security-enabled", adele());
-    assert_eq!(props.groups, Some(vec![SG_RETAIL.to_owned(), DYN_RETAIL.to_owned()]));
+    assert_eq!(
+        props.groups,
+        Some(vec![SG_RETAIL.to_owned(), DYN_RETAIL.to_owned()])
+    );
 }
 
 #[test]
@@ -69,7 +102,11 @@ fn guests_are_external() {
     assert_eq!(run_managed(name, adele()).user_type, Some(UserType::Internal));
     let mut guest_without_type = guest();
     guest_without_type.remove("userType");
-    assert_eq!(run_managed(name, guest_without_type).user_type, Some(UserType::External), "#EXT# in the UPN");
+    assert_eq!(
+        run_managed(name, guest_without_type).user_type,
+        Some(UserType::External),
+        "#EXT# in the UPN"
+    );
 }
 
 #[test]
@@ -79,7 +116,11 @@ fn disabled_accounts_inactive() {
     let mut disabled = adele();
     disabled.insert("accountEnabled".into(), json!(false));
     assert_eq!(run_managed(name, disabled).is_active, Some(false));
-    assert_eq!(run_managed(name, guest()).is_active, None, "not selected: unchanged");
+    assert_eq!(
+        run_managed(name, guest()).is_active,
+        None,
+        "not selected: unchanged"
+    );
 }
 
 #[test]
@@ -88,9 +129,21 @@ fn group_attributes() {
     assert_eq!(mapping.kind, MappingKind::Group);
     let engine = MappingEngine::default();
     let cases = [
-        (graph_group(SG_RETAIL, "SG-Retail", true, &[]), "security", json!(null)),
-        (graph_group(M365_TEAM, "Sample Team Site", false, &["Unified"]), "microsoft365", json!("SampleTeamSite@contoso.onmicrosoft.com")),
-        (graph_group(DYN_RETAIL, "Retail (dynamic)", true, &["DynamicMembership"]), "dynamic", json!(null)),
+        (
+            graph_group(SG_RETAIL, "SG-Retail", true, &[]),
+            "security",
+            json!(null),
+        ),
+        (
+            graph_group(M365_TEAM, "Sample Team Site", false, &["Unified"]),
+            "microsoft365",
+            json!("SampleTeamSite@contoso.onmicrosoft.com"),
+        ),
+        (
+            graph_group(DYN_RETAIL, "Retail (dynamic)", true, &["DynamicMembership"]),
+            "dynamic",
+            json!(null),
+        ),
     ];
     for (group, kind, mail) in cases {
         let display = group["displayName"].clone();

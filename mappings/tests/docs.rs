@@ -19,7 +19,10 @@ fn blocks(text: &str) -> Vec<Block> {
         match current.take() {
             None => {
                 if let Some(info) = line.strip_prefix("```") {
-                    current = Some(Block { info: info.trim().to_owned(), body: String::new() });
+                    current = Some(Block {
+                        info: info.trim().to_owned(),
+                        body: String::new(),
+                    });
                 }
             }
             Some(mut block) => {
@@ -41,8 +44,12 @@ fn blocks(text: &str) -> Vec<Block> {
 fn recipes() -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
     let mut in_recipe = false;
+    let mut in_code = false;
     for line in DOC.lines() {
-        if line.starts_with("#") && !line.starts_with("####") {
+        if line.starts_with("```") {
+            in_code = !in_code;
+        }
+        if !in_code && line.starts_with('#') && !line.starts_with("####") {
             in_recipe = line.starts_with("### Recipe");
             if in_recipe {
                 out.push((line.trim_start_matches('#').trim().to_owned(), String::new()));
@@ -59,7 +66,11 @@ fn recipes() -> Vec<(String, String)> {
 
 fn single<'a>(blocks: &'a [Block], info: &str, recipe: &str) -> &'a str {
     let found: Vec<_> = blocks.iter().filter(|b| b.info == info).collect();
-    assert_eq!(found.len(), 1, "recipe '{recipe}' needs exactly one ```{info} block");
+    assert_eq!(
+        found.len(),
+        1,
+        "recipe '{recipe}' needs exactly one ```{info} block"
+    );
     &found[0].body
 }
 
@@ -67,7 +78,11 @@ fn single<'a>(blocks: &'a [Block], info: &str, recipe: &str) -> &'a str {
 fn recipes_produce_the_documented_output() {
     let engine = MappingEngine::default();
     let recipes = recipes();
-    assert!(recipes.len() >= 5, "expected five recipes, found {}", recipes.len());
+    assert!(
+        recipes.len() >= 5,
+        "expected five recipes, found {}",
+        recipes.len()
+    );
     for (title, text) in &recipes {
         let blocks = blocks(text);
         let script = single(&blocks, "rhai", title);
@@ -76,7 +91,10 @@ fn recipes_produce_the_documented_output() {
         let expected: Value = serde_json::from_str(single(&blocks, "json response", title))
             .unwrap_or_else(|e| panic!("recipe '{title}': bad response JSON: {e}"));
         let actual = serde_json::to_value(engine.dry_run(title, script, &request)).unwrap();
-        assert_eq!(actual, expected, "recipe '{title}': documented response differs from the real one");
+        assert_eq!(
+            actual, expected,
+            "recipe '{title}': documented response differs from the real one"
+        );
     }
 }
 

@@ -32,7 +32,10 @@ fn kind_defaults_to_user_and_properties_seed_the_run() {
         r#"#{ name: properties.name + " (Contoso)" }"#,
         json!({"context": {"properties": {"name": "Adele Vance", "groups": ["g1"]}}}),
     );
-    assert_eq!(output["result"], json!({"name": "Adele Vance (Contoso)", "attributes": {}, "groups": ["g1"]}));
+    assert_eq!(
+        output["result"],
+        json!({"name": "Adele Vance (Contoso)", "attributes": {}, "groups": ["g1"]})
+    );
 }
 
 #[test]
@@ -43,7 +46,10 @@ fn group_run_mapped_skipped_denied() {
         dry(r#"#{ name: properties.name.to_lower() }"#, context.clone()),
         json!({"successful": true, "outcome": "mapped", "result": {"name": "sg-retail", "attributes": {}}})
     );
-    assert_eq!(dry("()", context.clone()), json!({"successful": true, "outcome": "skipped"}));
+    assert_eq!(
+        dry("()", context.clone()),
+        json!({"successful": true, "outcome": "skipped"})
+    );
     assert_eq!(
         dry(r#"deny("nope")"#, context),
         json!({"successful": true, "outcome": "denied", "message": "nope"})
@@ -57,7 +63,12 @@ fn failed_run_has_message_line_column() {
     assert_eq!(output["error"]["line"], json!(2));
     assert_eq!(output["error"]["column"], json!(3));
     assert_eq!(output["error"]["kind"], json!("runtime"));
-    assert!(output["error"]["message"].as_str().unwrap().contains("no_such_method"));
+    assert!(
+        output["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no_such_method")
+    );
 
     let output = dry("#{ username: }", json!({"context": {}}));
     assert_eq!(output["error"]["kind"], json!("syntax"));
@@ -76,11 +87,18 @@ fn unknown_context_field_is_reported() {
     assert_eq!(output["error"]["kind"], json!("invalid_context"));
     assert!(output["error"]["message"].as_str().unwrap().contains("inof"));
     let output = dry("#{}", json!({"kind": "group", "context": {"info": {}}}));
-    assert_eq!(output["error"]["kind"], json!("invalid_context"), "info is not a group variable");
+    assert_eq!(
+        output["error"]["kind"],
+        json!("invalid_context"),
+        "info is not a group variable"
+    );
 }
 
 #[test]
 fn kind_must_be_user_or_group() {
     assert!(serde_json::from_value::<DryRunRequest>(json!({"kind": "robot"})).is_err());
-    assert_eq!(serde_json::from_value::<DryRunRequest>(json!({})).unwrap().kind, MappingKind::User);
+    assert_eq!(
+        serde_json::from_value::<DryRunRequest>(json!({})).unwrap().kind,
+        MappingKind::User
+    );
 }

@@ -6,12 +6,19 @@ use gatehouse_mappings::{ErrorKind, MappingEngine};
 #[test]
 fn syntax_error_has_line_and_column() {
     let engine = MappingEngine::default();
-    let error = engine.compile_check("broken", "let a = 1;\nlet b = ;\n").unwrap_err();
+    let error = engine
+        .compile_check("broken", "let a = 1;\nlet b = ;\n")
+        .unwrap_err();
     assert_eq!(error.kind, ErrorKind::Syntax);
     assert_eq!(error.mapping, "broken");
     assert_eq!(error.line, Some(2));
     assert_eq!(error.column, Some(9));
-    assert!(error.to_string().starts_with("property mapping 'broken' (line 2, column 9): "), "{error}");
+    assert!(
+        error
+            .to_string()
+            .starts_with("property mapping 'broken' (line 2, column 9): "),
+        "{error}"
+    );
 }
 
 #[test]
@@ -22,13 +29,22 @@ fn unknown_variable_is_a_compile_error_with_position() {
     assert!(error.message.contains("unknown variable 'inof'"), "{error}");
     assert_eq!((error.line, error.column), (Some(1), Some(11)));
     // All context variables are known.
-    engine.compile_check("ok", "[info, groups, claims, source, properties, user, request, group]").unwrap();
+    engine
+        .compile_check(
+            "ok",
+            "[info, groups, claims, source, properties, user, request, group]",
+        )
+        .unwrap();
 }
 
 #[test]
 fn variable_of_the_other_kind_fails_at_run_time() {
     let engine = MappingEngine::default();
-    let error = err_of(run_group(&engine, &[("g", "#{ name: info.displayName }")], graph_group(SG_RETAIL, "x", true, &[])));
+    let error = err_of(run_group(
+        &engine,
+        &[("g", "#{ name: info.displayName }")],
+        graph_group(SG_RETAIL, "x", true, &[]),
+    ));
     assert_eq!(error.kind, ErrorKind::Runtime);
     assert!(error.message.contains("'info'"), "{error}");
     assert_eq!((error.line, error.column), (Some(1), Some(10)));
@@ -65,7 +81,12 @@ fn errors_inside_functions_point_at_the_failing_line() {
 #[test]
 fn constants_cannot_be_modified() {
     let engine = MappingEngine::default();
-    for script in ["info.mail = \"x\"; #{}", "groups.clear(); #{}", "groups[0].id = \"x\"; #{}", "info = 1; #{}"] {
+    for script in [
+        "info.mail = \"x\"; #{}",
+        "groups.clear(); #{}",
+        "groups[0].id = \"x\"; #{}",
+        "info = 1; #{}",
+    ] {
         let error = err_of(eval_script(&engine, script));
         assert_eq!(error.kind, ErrorKind::Runtime, "{script}: {error}");
     }
@@ -74,8 +95,12 @@ fn constants_cannot_be_modified() {
 #[test]
 fn compile_check_accepts_valid_scripts_and_caches_them() {
     let engine = MappingEngine::default();
-    engine.compile_check("ok", r#"#{ username: lower(info.userPrincipalName) }"#).unwrap();
-    engine.compile_check("ok again", r#"#{ username: lower(info.userPrincipalName) }"#).unwrap();
+    engine
+        .compile_check("ok", r#"#{ username: lower(info.userPrincipalName) }"#)
+        .unwrap();
+    engine
+        .compile_check("ok again", r#"#{ username: lower(info.userPrincipalName) }"#)
+        .unwrap();
     assert_eq!(engine.cached_scripts(), 1);
 }
 
@@ -84,5 +109,8 @@ fn edited_script_takes_effect_without_invalidation() {
     let engine = MappingEngine::default();
     let first = mapped(eval_script(&engine, r#"#{ name: "v1" }"#));
     let second = mapped(eval_script(&engine, r#"#{ name: "v2" }"#));
-    assert_eq!((first.name.as_deref(), second.name.as_deref()), (Some("v1"), Some("v2")));
+    assert_eq!(
+        (first.name.as_deref(), second.name.as_deref()),
+        (Some("v1"), Some("v2"))
+    );
 }

@@ -17,7 +17,11 @@ fn run_limited(limits: Limits, script: &str) -> MappingError {
 
 #[test]
 fn infinite_loop_hits_the_wall_clock_budget() {
-    let limits = Limits { max_operations: u64::MAX, timeout_ms: 100, ..Limits::default() };
+    let limits = Limits {
+        max_operations: u64::MAX,
+        timeout_ms: 100,
+        ..Limits::default()
+    };
     let started = Instant::now();
     let error = run_limited(limits, "let x = 0;\nloop { x += 1; }");
     assert_eq!(error.kind, ErrorKind::Timeout, "{error}");
@@ -28,7 +32,11 @@ fn infinite_loop_hits_the_wall_clock_budget() {
 
 #[test]
 fn infinite_loop_hits_the_operation_limit() {
-    let limits = Limits { max_operations: 50_000, timeout_ms: 60_000, ..Limits::default() };
+    let limits = Limits {
+        max_operations: 50_000,
+        timeout_ms: 60_000,
+        ..Limits::default()
+    };
     let error = run_limited(limits, "loop {}");
     assert_eq!(error.kind, ErrorKind::LimitExceeded(Limit::Operations), "{error}");
     assert_eq!(error.limit, Some(Limit::Operations));
@@ -39,7 +47,10 @@ fn infinite_loop_hits_the_operation_limit() {
 fn infinite_loop_with_default_limits_is_stopped() {
     let error = run_limited(Limits::default(), "loop {}");
     assert!(
-        matches!(error.kind, ErrorKind::Timeout | ErrorKind::LimitExceeded(Limit::Operations)),
+        matches!(
+            error.kind,
+            ErrorKind::Timeout | ErrorKind::LimitExceeded(Limit::Operations)
+        ),
         "{error}"
     );
 }
@@ -58,8 +69,14 @@ fn highest_allowed_call_depth_fits_a_worker_thread_stack() {
     let handle = std::thread::Builder::new()
         .stack_size(2 * 1024 * 1024)
         .spawn(|| {
-            let limits = Limits { max_call_levels: 64, ..Limits::default() };
-            run_limited(limits, "fn down(n) { let a = [n, #{ x: n }]; down(n + 1) + a.len() }\ndown(0)")
+            let limits = Limits {
+                max_call_levels: 64,
+                ..Limits::default()
+            };
+            run_limited(
+                limits,
+                "fn down(n) { let a = [n, #{ x: n }]; down(n + 1) + a.len() }\ndown(0)",
+            )
         })
         .unwrap();
     let error = handle.join().unwrap();
@@ -68,7 +85,10 @@ fn highest_allowed_call_depth_fits_a_worker_thread_stack() {
 
 #[test]
 fn hundred_megabyte_string_is_refused() {
-    let error = run_limited(Limits::default(), "let s = \"0123456789\";\nwhile s.len() < 100_000_000 { s += s; }\ns");
+    let error = run_limited(
+        Limits::default(),
+        "let s = \"0123456789\";\nwhile s.len() < 100_000_000 { s += s; }\ns",
+    );
     assert_eq!(error.kind, ErrorKind::LimitExceeded(Limit::StringSize), "{error}");
     assert_eq!(error.line, Some(2));
     let error = run_limited(Limits::default(), r#"let s = "x".pad(100_000_000, "y"); #{}"#);
@@ -85,10 +105,20 @@ fn huge_array_is_refused() {
 
 #[test]
 fn huge_map_is_refused() {
-    let limits = Limits { max_map_size: 1_000, timeout_ms: 60_000, ..Limits::default() };
-    let error = run_limited(limits.clone(), "let m = #{};\nfor i in 0..5000 { m[`k${i}`] = i; }\n#{ attributes: m }");
+    let limits = Limits {
+        max_map_size: 1_000,
+        timeout_ms: 60_000,
+        ..Limits::default()
+    };
+    let error = run_limited(
+        limits.clone(),
+        "let m = #{};\nfor i in 0..5000 { m[`k${i}`] = i; }\n#{ attributes: m }",
+    );
     assert_eq!(error.kind, ErrorKind::LimitExceeded(Limit::MapSize), "{error}");
-    let error = run_limited(limits, "let m = #{};\nfor i in 0..5000 { let n = #{}; n[`k${i}`] = i; m.mixin(n); }");
+    let error = run_limited(
+        limits,
+        "let m = #{};\nfor i in 0..5000 { let n = #{}; n[`k${i}`] = i; m.mixin(n); }",
+    );
     assert_eq!(error.kind, ErrorKind::LimitExceeded(Limit::MapSize), "{error}");
 }
 
@@ -97,17 +127,36 @@ fn deeply_nested_expression_is_refused_at_compile_time() {
     let engine = MappingEngine::default();
     let script = format!("let x = {}1{};", "(".repeat(500), ")".repeat(500));
     let error = engine.compile_check("deep", &script).unwrap_err();
-    assert_eq!(error.kind, ErrorKind::LimitExceeded(Limit::ExpressionDepth), "{error}");
+    assert_eq!(
+        error.kind,
+        ErrorKind::LimitExceeded(Limit::ExpressionDepth),
+        "{error}"
+    );
     assert_eq!(error.line, Some(1));
 }
 
 #[test]
 fn zero_limits_are_rejected() {
-    let invalid = MappingEngine::new(Limits { max_operations: 0, ..Limits::default() }).unwrap_err();
+    let invalid = MappingEngine::new(Limits {
+        max_operations: 0,
+        ..Limits::default()
+    })
+    .unwrap_err();
     assert_eq!(invalid.field, "max_operations");
-    let invalid = MappingEngine::new(Limits { timeout_ms: 0, ..Limits::default() }).unwrap_err();
+    let invalid = MappingEngine::new(Limits {
+        timeout_ms: 0,
+        ..Limits::default()
+    })
+    .unwrap_err();
     assert_eq!(invalid.field, "timeout_ms");
-    assert!(Limits { max_call_levels: 65, ..Limits::default() }.validate().is_err());
+    assert!(
+        Limits {
+            max_call_levels: 65,
+            ..Limits::default()
+        }
+        .validate()
+        .is_err()
+    );
 }
 
 #[test]
@@ -121,7 +170,11 @@ fn limits_deserialize_with_defaults_and_reject_unknown_fields() {
 
 #[test]
 fn server_stays_usable_after_a_runaway_script() {
-    let engine = MappingEngine::new(Limits { timeout_ms: 50, ..Limits::default() }).unwrap();
+    let engine = MappingEngine::new(Limits {
+        timeout_ms: 50,
+        ..Limits::default()
+    })
+    .unwrap();
     assert!(eval_script(&engine, "loop {}").result.is_err());
     let props = mapped(eval_script(&engine, r#"#{ name: "fine" }"#));
     assert_eq!(props.name.as_deref(), Some("fine"));

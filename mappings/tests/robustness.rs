@@ -20,17 +20,95 @@ impl Rng {
 }
 
 const TOKENS: &[&str] = &[
-    "info", "groups", "properties", "group", "user", ".", "[", "]", "(", ")", "{", "}", "#{", ",", ";", ":",
-    "=", "==", "+", "-", "*", "/", "%", "**", "<<", "!", "&&", "||", "??", "?.", "let", "const", "fn", "if",
-    "else", "while", "loop", "for", "in", "return", "throw", "try", "catch", "break", "|x|", "x", "0", "1",
-    "-1", "9223372036854775807", "1e308", "\"s\"", "'c'", "`t${1}`", "()", "true", "len", "split", "pad",
-    "regex_match", "regex_replace", "get_path", "list_pluck", "list_where", "list_flatten", "deny", "log",
-    "slugify", "Fn", "call", "curry", "this", "switch", "=>", "_", "import", "eval", "\n", "..", "..=",
+    "info",
+    "groups",
+    "properties",
+    "group",
+    "user",
+    ".",
+    "[",
+    "]",
+    "(",
+    ")",
+    "{",
+    "}",
+    "#{",
+    ",",
+    ";",
+    ":",
+    "=",
+    "==",
+    "+",
+    "-",
+    "*",
+    "/",
+    "%",
+    "**",
+    "<<",
+    "!",
+    "&&",
+    "||",
+    "??",
+    "?.",
+    "let",
+    "const",
+    "fn",
+    "if",
+    "else",
+    "while",
+    "loop",
+    "for",
+    "in",
+    "return",
+    "throw",
+    "try",
+    "catch",
+    "break",
+    "|x|",
+    "x",
+    "0",
+    "1",
+    "-1",
+    "9223372036854775807",
+    "1e308",
+    "\"s\"",
+    "'c'",
+    "`t${1}`",
+    "()",
+    "true",
+    "len",
+    "split",
+    "pad",
+    "regex_match",
+    "regex_replace",
+    "get_path",
+    "list_pluck",
+    "list_where",
+    "list_flatten",
+    "deny",
+    "log",
+    "slugify",
+    "Fn",
+    "call",
+    "curry",
+    "this",
+    "switch",
+    "=>",
+    "_",
+    "import",
+    "eval",
+    "\n",
+    "..",
+    "..=",
 ];
 
 #[test]
 fn random_token_soup_never_panics() {
-    let limits = Limits { timeout_ms: 50, max_operations: 20_000, ..Limits::default() };
+    let limits = Limits {
+        timeout_ms: 50,
+        max_operations: 20_000,
+        ..Limits::default()
+    };
     let engine = MappingEngine::new(limits).unwrap();
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let mut compiled = 0;
@@ -42,7 +120,11 @@ fn random_token_soup_never_panics() {
             compiled += 1;
         }
         let _ = eval_script(&engine, &script);
-        let _ = run_group(&engine, &[("fuzz", &script)], graph_group(SG_RETAIL, "x", true, &[]));
+        let _ = run_group(
+            &engine,
+            &[("fuzz", &script)],
+            graph_group(SG_RETAIL, "x", true, &[]),
+        );
     }
     assert!(compiled > 0, "some random scripts should compile and run");
 }
@@ -62,7 +144,11 @@ fn random_bytes_never_panic() {
 
 #[test]
 fn hostile_scripts_return_errors() {
-    let engine = MappingEngine::new(Limits { timeout_ms: 100, ..Limits::default() }).unwrap();
+    let engine = MappingEngine::new(Limits {
+        timeout_ms: 100,
+        ..Limits::default()
+    })
+    .unwrap();
     for script in [
         "let a = [1, 2]; let f = || a; a.filter(|x| a.len() > 0)",
         "let m = #{}; let f = || m; m.x = m; m",
@@ -84,17 +170,48 @@ fn hostile_scripts_return_errors() {
         "\u{0}\u{feff}#{}",
     ] {
         let _ = eval_script(&engine, script);
-        let _ = engine.dry_run("hostile", script, &DryRunRequest { context: json!({}), kind: MappingKind::User });
-        let _ = engine.dry_run("hostile", script, &DryRunRequest { context: json!({}), kind: MappingKind::Group });
+        let _ = engine.dry_run(
+            "hostile",
+            script,
+            &DryRunRequest {
+                context: json!({}),
+                kind: MappingKind::User,
+            },
+        );
+        let _ = engine.dry_run(
+            "hostile",
+            script,
+            &DryRunRequest {
+                context: json!({}),
+                kind: MappingKind::Group,
+            },
+        );
     }
 }
 
 #[test]
 fn garbage_contexts_are_rejected_cleanly() {
     let engine = MappingEngine::default();
-    for context in [json!(1), json!("x"), json!([]), json!({"info": 5}), json!({"groups": [1]}), json!({"properties": {"groups": 3}})] {
-        let output = engine.dry_run("m", "#{}", &DryRunRequest { context, kind: MappingKind::User });
+    for context in [
+        json!(1),
+        json!("x"),
+        json!([]),
+        json!({"info": 5}),
+        json!({"groups": [1]}),
+        json!({"properties": {"groups": 3}}),
+    ] {
+        let output = engine.dry_run(
+            "m",
+            "#{}",
+            &DryRunRequest {
+                context,
+                kind: MappingKind::User,
+            },
+        );
         assert!(!output.successful);
-        assert_eq!(output.error.unwrap().kind, gatehouse_mappings::ErrorKind::InvalidContext);
+        assert_eq!(
+            output.error.unwrap().kind,
+            gatehouse_mappings::ErrorKind::InvalidContext
+        );
     }
 }

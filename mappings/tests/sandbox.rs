@@ -6,8 +6,15 @@ use gatehouse_mappings::{ErrorKind, MappingEngine};
 #[test]
 fn eval_is_not_available() {
     let engine = MappingEngine::default();
-    for script in [r#"eval("1 + 1")"#, r#"Fn("eval").call("1")"#, r#"call(Fn("eval"), "1")"#, r#"let f = Fn("ev" + "al"); f.call("1")"#] {
-        let result = engine.compile_check("e", script).and_then(|_| eval_script(&engine, script).result.map(|_| ()));
+    for script in [
+        r#"eval("1 + 1")"#,
+        r#"Fn("eval").call("1")"#,
+        r#"call(Fn("eval"), "1")"#,
+        r#"let f = Fn("ev" + "al"); f.call("1")"#,
+    ] {
+        let result = engine
+            .compile_check("e", script)
+            .and_then(|_| eval_script(&engine, script).result.map(|_| ()));
         let error = result.expect_err(script);
         assert!(error.message.contains("eval"), "{script}: {error}");
     }
@@ -16,7 +23,11 @@ fn eval_is_not_available() {
 #[test]
 fn imports_are_not_available() {
     let engine = MappingEngine::default();
-    for script in [r#"import "std" as s;"#, r#"import "/etc/passwd" as p; #{}"#, "export const x = 1;"] {
+    for script in [
+        r#"import "std" as s;"#,
+        r#"import "/etc/passwd" as p; #{}"#,
+        "export const x = 1;",
+    ] {
         let error = engine.compile_check("i", script).unwrap_err();
         assert_eq!(error.kind, ErrorKind::Syntax, "{script}: {error}");
         assert_eq!(error.line, Some(1));
@@ -46,7 +57,10 @@ fn sleep_is_refused() {
     for call in ["sleep(3600)", "sleep(0.5)"] {
         let started = std::time::Instant::now();
         let error = err_of(eval_script(&engine, call));
-        assert!(error.message.contains("sleep() is not available"), "{call}: {error}");
+        assert!(
+            error.message.contains("sleep() is not available"),
+            "{call}: {error}"
+        );
         assert!(started.elapsed() < std::time::Duration::from_secs(5));
     }
 }
@@ -88,7 +102,11 @@ fn scripts_cannot_change_context_or_properties_for_later_mappings() {
         serde_json::json!({"info": false, "claims": false, "group": false, "first": "object",
                            "email": "AdeleV@contoso.onmicrosoft.com", "attrs": 0})
     );
-    assert_eq!(props.email.as_deref(), Some("AdeleV@contoso.onmicrosoft.com"), "mutation is not a merge");
+    assert_eq!(
+        props.email.as_deref(),
+        Some("AdeleV@contoso.onmicrosoft.com"),
+        "mutation is not a merge"
+    );
 }
 
 #[test]
@@ -97,7 +115,10 @@ fn closures_capturing_context_do_not_change_it_for_later_mappings() {
     let props = mapped(run_user(
         &engine,
         &[
-            ("capture", "let f = || groups.len(); let g = groups; g.clear(); #{ attributes: #{ n: f.call() } }"),
+            (
+                "capture",
+                "let f = || groups.len(); let g = groups; g.clear(); #{ attributes: #{ n: f.call() } }",
+            ),
             ("after", "#{ attributes: #{ m: groups.len() } }"),
         ],
         adele(),

@@ -23,10 +23,18 @@ pub(super) fn register(engine: &mut Engine) {
                 .collect()
         },
     );
-    engine.register_fn("list_where", |list: &mut Array, key: &str, value: Dynamic| -> Array {
-        list.iter().filter(|item| values_equal(&get_path(item, key), &value)).cloned().collect()
+    engine.register_fn(
+        "list_where",
+        |list: &mut Array, key: &str, value: Dynamic| -> Array {
+            list.iter()
+                .filter(|item| values_equal(&get_path(item, key), &value))
+                .cloned()
+                .collect()
+        },
+    );
+    engine.register_fn("log", |message: Dynamic| {
+        state::push_log(LogLevel::Info, &text(&message))
     });
-    engine.register_fn("log", |message: Dynamic| state::push_log(LogLevel::Info, &text(&message)));
     engine.register_fn("log", |level: &str, message: Dynamic| -> RhaiResult<()> {
         let level = LogLevel::parse(level).ok_or_else(|| {
             format!("unknown log level '{level}' (use \"debug\", \"info\", \"warning\" or \"error\")")
@@ -34,7 +42,9 @@ pub(super) fn register(engine: &mut Engine) {
         state::push_log(level, &text(&message));
         Ok(())
     });
-    engine.register_fn("deny", |message: Dynamic| -> RhaiResult<()> { deny(text(&message)) });
+    engine.register_fn("deny", |message: Dynamic| -> RhaiResult<()> {
+        deny(text(&message))
+    });
     engine.register_fn("deny", || -> RhaiResult<()> { deny(String::new()) });
 }
 
@@ -48,7 +58,11 @@ fn text(value: &Dynamic) -> String {
 /// Ends the script with a denial. `ErrorTerminated` cannot be caught by `try`/`catch`, so a
 /// script cannot swallow its own `deny()` by accident.
 fn deny(message: String) -> RhaiResult<()> {
-    let message = if message.trim().is_empty() { "Access denied.".to_owned() } else { message };
+    let message = if message.trim().is_empty() {
+        "Access denied.".to_owned()
+    } else {
+        message
+    };
     state::set_denial(message);
     Err(EvalAltResult::ErrorTerminated(Dynamic::from(state::DENY_TOKEN), Position::NONE).into())
 }
@@ -130,7 +144,9 @@ pub(crate) fn values_equal(a: &Dynamic, b: &Dynamic) -> bool {
     }
     match (map_of(a), map_of(b)) {
         (Some(x), Some(y)) => {
-            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| values_equal(v, w)))
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| values_equal(v, w)))
         }
         _ => false,
     }
@@ -141,5 +157,7 @@ fn map_of(value: &Dynamic) -> Option<std::sync::Arc<Map>> {
     if let Some(object) = value.read_lock::<GraphObject>() {
         return Some(object.0.clone());
     }
-    value.read_lock::<Map>().map(|map| std::sync::Arc::new(map.clone()))
+    value
+        .read_lock::<Map>()
+        .map(|map| std::sync::Arc::new(map.clone()))
 }

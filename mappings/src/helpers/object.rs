@@ -27,18 +27,28 @@ impl GraphObject {
 
 fn json_text(object: &GraphObject) -> String {
     let value = Dynamic::from_map((*object.0).clone());
-    dynamic_to_json(&value).map(|json| json.to_string()).unwrap_or_else(|_| "#{...}".to_owned())
+    dynamic_to_json(&value)
+        .map(|json| json.to_string())
+        .unwrap_or_else(|_| "#{...}".to_owned())
 }
 
 pub(super) fn register(engine: &mut Engine) {
     engine.register_type_with_name::<GraphObject>("object");
     // Also serves `g.field`: Rhai falls back to the string indexer when no getter exists.
     engine.register_indexer_get(|object: &mut GraphObject, key: &str| object.get(key));
-    engine.register_fn("contains", |object: &mut GraphObject, key: &str| object.0.contains_key(key));
-    engine.register_fn("keys", |object: &mut GraphObject| -> Array {
-        object.0.keys().map(|k| Dynamic::from(ImmutableString::from(k.as_str()))).collect()
+    engine.register_fn("contains", |object: &mut GraphObject, key: &str| {
+        object.0.contains_key(key)
     });
-    engine.register_fn("values", |object: &mut GraphObject| -> Array { object.0.values().cloned().collect() });
+    engine.register_fn("keys", |object: &mut GraphObject| -> Array {
+        object
+            .0
+            .keys()
+            .map(|k| Dynamic::from(ImmutableString::from(k.as_str())))
+            .collect()
+    });
+    engine.register_fn("values", |object: &mut GraphObject| -> Array {
+        object.0.values().cloned().collect()
+    });
     engine.register_fn("len", |object: &mut GraphObject| object.0.len() as rhai::INT);
     engine.register_fn("is_empty", |object: &mut GraphObject| object.0.is_empty());
     engine.register_fn("to_map", |object: &mut GraphObject| (*object.0).clone());

@@ -29,7 +29,10 @@ impl RegexCache {
         }
         if pattern.len() > MAX_PATTERN_BYTES {
             return Err(EvalAltResult::ErrorDataTooLarge(
-                format!("Regex pattern ({} bytes, at most {MAX_PATTERN_BYTES})", pattern.len()),
+                format!(
+                    "Regex pattern ({} bytes, at most {MAX_PATTERN_BYTES})",
+                    pattern.len()
+                ),
                 Position::NONE,
             )
             .into());
@@ -47,9 +50,12 @@ impl RegexCache {
 
 pub(super) fn register(engine: &mut Engine, cache: Arc<RegexCache>, max_string_size: usize) {
     let c = cache.clone();
-    engine.register_fn("regex_match", move |text: &str, pattern: ImmutableString| -> RhaiResult<bool> {
-        Ok(c.compile(&pattern)?.is_match(text))
-    });
+    engine.register_fn(
+        "regex_match",
+        move |text: &str, pattern: ImmutableString| -> RhaiResult<bool> {
+            Ok(c.compile(&pattern)?.is_match(text))
+        },
+    );
     engine.register_fn("regex_match", |_: (), _: ImmutableString| false);
 
     let c = cache.clone();
@@ -59,20 +65,30 @@ pub(super) fn register(engine: &mut Engine, cache: Arc<RegexCache>, max_string_s
             replace(&*c.compile(&pattern)?, text, replacement, max_string_size)
         },
     );
-    engine.register_fn("regex_replace", |_: (), _: ImmutableString, _: ImmutableString| Dynamic::UNIT);
+    engine.register_fn(
+        "regex_replace",
+        |_: (), _: ImmutableString, _: ImmutableString| Dynamic::UNIT,
+    );
 
     let c = cache;
-    engine.register_fn("regex_captures", move |text: &str, pattern: ImmutableString| -> RhaiResult<Dynamic> {
-        let regex = c.compile(&pattern)?;
-        Ok(match regex.captures(text) {
-            Some(caps) => Dynamic::from_array(
-                caps.iter()
-                    .map(|group| group.map_or(Dynamic::UNIT, |m| Dynamic::from(ImmutableString::from(m.as_str()))))
-                    .collect::<Array>(),
-            ),
-            None => Dynamic::UNIT,
-        })
-    });
+    engine.register_fn(
+        "regex_captures",
+        move |text: &str, pattern: ImmutableString| -> RhaiResult<Dynamic> {
+            let regex = c.compile(&pattern)?;
+            Ok(match regex.captures(text) {
+                Some(caps) => Dynamic::from_array(
+                    caps.iter()
+                        .map(|group| {
+                            group.map_or(Dynamic::UNIT, |m| {
+                                Dynamic::from(ImmutableString::from(m.as_str()))
+                            })
+                        })
+                        .collect::<Array>(),
+                ),
+                None => Dynamic::UNIT,
+            })
+        },
+    );
     engine.register_fn("regex_captures", |_: (), _: ImmutableString| Dynamic::UNIT);
 }
 

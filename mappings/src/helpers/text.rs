@@ -20,7 +20,11 @@ pub(super) fn register(engine: &mut Engine) {
 /// digits, `_`, `-` and spaces, turn runs of spaces and dashes into one `-`, strip `-`/`_` at
 /// both ends. `"Équipe Réseau / Paris"` → `"equipe-reseau-paris"`.
 pub(crate) fn slugify(input: &str) -> String {
-    let folded: String = input.nfkd().filter(char::is_ascii).collect::<String>().to_ascii_lowercase();
+    let folded: String = input
+        .nfkd()
+        .filter(char::is_ascii)
+        .collect::<String>()
+        .to_ascii_lowercase();
     let mut out = String::with_capacity(folded.len());
     let mut pending_dash = false;
     for c in folded.chars() {

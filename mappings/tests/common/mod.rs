@@ -54,7 +54,10 @@ pub fn guest() -> Map<String, Value> {
 pub fn graph_group(id: &str, display_name: &str, security: bool, types: &[&str]) -> Map<String, Value> {
     let unified = types.contains(&"Unified");
     let mail = if unified {
-        Value::from(format!("{}@contoso.onmicrosoft.com", display_name.replace(' ', "")))
+        Value::from(format!(
+            "{}@contoso.onmicrosoft.com",
+            display_name.replace(' ', "")
+        ))
     } else {
         Value::Null
     };
@@ -96,7 +99,11 @@ pub fn groups() -> Vec<Map<String, Value>> {
 }
 
 pub fn source() -> SourceInfo {
-    SourceInfo { slug: "entra".into(), name: "Contoso Entra ID".into(), provider_type: "entraid".into() }
+    SourceInfo {
+        slug: "entra".into(),
+        name: "Contoso Entra ID".into(),
+        provider_type: "entraid".into(),
+    }
 }
 
 pub fn user_context(info: Map<String, Value>) -> UserContext {
@@ -106,7 +113,10 @@ pub fn user_context(info: Map<String, Value>) -> UserContext {
         claims: object(json!({"oid": "87d349ed-44d7-43e1-9a83-5f2406dee5bd", "tid": "contoso"})),
         source: source(),
         user: None,
-        request: RequestInfo { ip: Some("192.0.2.10".into()), user_agent: Some("Mozilla/5.0".into()) },
+        request: RequestInfo {
+            ip: Some("192.0.2.10".into()),
+            user_agent: Some("Mozilla/5.0".into()),
+        },
     }
 }
 
@@ -117,12 +127,22 @@ pub fn base(info: &Map<String, Value>, groups: &[Map<String, Value>]) -> UserPro
         username: text("userPrincipalName"),
         email: text("mail"),
         name: text("displayName"),
-        groups: Some(groups.iter().filter_map(|g| g.get("id").and_then(Value::as_str)).map(str::to_owned).collect()),
+        groups: Some(
+            groups
+                .iter()
+                .filter_map(|g| g.get("id").and_then(Value::as_str))
+                .map(str::to_owned)
+                .collect(),
+        ),
         ..UserProperties::default()
     }
 }
 
-pub fn run_user(engine: &MappingEngine, mappings: &[(&str, &str)], info: Map<String, Value>) -> Evaluation<UserOutcome> {
+pub fn run_user(
+    engine: &MappingEngine,
+    mappings: &[(&str, &str)],
+    info: Map<String, Value>,
+) -> Evaluation<UserOutcome> {
     let context = user_context(info);
     let base = base(&context.info, &context.groups);
     let mappings: Vec<Mapping> = mappings.iter().map(|(n, e)| Mapping::new(*n, *e)).collect();
@@ -146,7 +166,11 @@ pub fn err_of<T: std::fmt::Debug>(evaluation: Evaluation<T>) -> gatehouse_mappin
 /// Evaluates one user script on Adele's profile with empty base properties.
 pub fn eval_script(engine: &MappingEngine, script: &str) -> Evaluation<UserOutcome> {
     let context = user_context(adele());
-    engine.evaluate_user(&[Mapping::new("test", script)], &mut context.prepare(), UserProperties::default())
+    engine.evaluate_user(
+        &[Mapping::new("test", script)],
+        &mut context.prepare(),
+        UserProperties::default(),
+    )
 }
 
 pub fn run_group(
@@ -155,10 +179,16 @@ pub fn run_group(
     group: Map<String, Value>,
 ) -> Evaluation<GroupOutcome> {
     let base = GroupProperties {
-        name: group.get("displayName").and_then(Value::as_str).map(str::to_owned),
+        name: group
+            .get("displayName")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
         ..GroupProperties::default()
     };
-    let context = GroupContext { group, source: source() };
+    let context = GroupContext {
+        group,
+        source: source(),
+    };
     let mappings: Vec<Mapping> = mappings.iter().map(|(n, e)| Mapping::new(*n, *e)).collect();
     engine.evaluate_group(&mappings, &mut context.prepare(), base)
 }
