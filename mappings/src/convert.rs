@@ -80,7 +80,7 @@ fn to_json_at(value: &Dynamic, path: &mut String) -> Result<Value, NotJson> {
         return Ok(Value::Array(out));
     }
     if let Some(object) = value.read_lock::<GraphObject>() {
-        return to_json_at(&Dynamic::from_map((*object.0).clone()), path);
+        return to_json_at(&Dynamic::from_map(object.to_map()), path);
     }
     if let Some(map) = value.read_lock::<Map>() {
         let mut out = JsonMap::new();

@@ -26,6 +26,7 @@ mod dry_run;
 mod engine;
 mod error;
 mod evaluate;
+mod fnv;
 mod helpers;
 mod limits;
 mod outcome;

@@ -6,11 +6,13 @@
 
 use crate::convert::{as_string, dynamic_to_json};
 use crate::error::MappingError;
+use crate::fnv::Fnv;
 use crate::properties::UserType;
 use crate::working::{Groups, Working};
-use rhai::{Array, Dynamic, Map};
+use rhai::{Array, Dynamic, ImmutableString, Map};
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
+use std::hash::BuildHasherDefault;
 
 /// Whether a mapping produces user or group properties.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -177,13 +179,16 @@ fn group_ids(mapping: &str, value: &Dynamic) -> Result<Array, MappingError> {
             ),
         ));
     };
-    let mut seen = HashSet::with_capacity(items.len());
+    // FNV instead of SipHash: ids come from the directory and the set lives for one call, so
+    // hash flooding is not a concern, and this runs on every login for every group.
+    let mut seen: HashSet<ImmutableString, BuildHasherDefault<Fnv>> =
+        HashSet::with_capacity_and_hasher(items.len(), BuildHasherDefault::default());
     let mut ids = Array::with_capacity(items.len());
     for (index, item) in items.iter().enumerate() {
         match as_string(item) {
             Some(id) if !id.is_empty() => {
-                if seen.insert(id.clone()) {
-                    ids.push(Dynamic::from(id));
+                if seen.insert(id) {
+                    ids.push(item.clone());
                 }
             }
             _ => {

@@ -83,8 +83,14 @@ pub(crate) fn get_path(value: &Dynamic, path: &str) -> Dynamic {
     if path.is_empty() {
         return value.clone();
     }
+    if let Some(object) = value.read_lock::<GraphObject>()
+        && let Some(found) = object.lookup(path)
+    {
+        // Fast path for the common `list_pluck(groups, "id")`: a plain key of a group object.
+        return found.clone();
+    }
     if let Some(object) = value.read_lock::<GraphObject>() {
-        return get_in_map(&object.0, path);
+        return get_in_map(&object.to_map(), path);
     }
     if let Some(map) = value.read_lock::<Map>() {
         return get_in_map(&map, path);
@@ -155,7 +161,7 @@ pub(crate) fn values_equal(a: &Dynamic, b: &Dynamic) -> bool {
 /// The entries of a map or of a read-only `object`.
 fn map_of(value: &Dynamic) -> Option<std::sync::Arc<Map>> {
     if let Some(object) = value.read_lock::<GraphObject>() {
-        return Some(object.0.clone());
+        return Some(std::sync::Arc::new(object.to_map()));
     }
     value
         .read_lock::<Map>()
