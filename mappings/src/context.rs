@@ -4,7 +4,7 @@
 //! running a typical mapping, so a context is converted once per login ([`PreparedUserContext`])
 //! and every mapping of the source then runs against the same values.
 
-use crate::convert::json_map_to_rhai;
+use crate::convert::{json_map_to_rhai, json_to_dynamic};
 use crate::helpers::object::GraphObject;
 use rhai::{Dynamic, ImmutableString, Map};
 use serde::{Deserialize, Serialize};
@@ -107,7 +107,7 @@ impl UserContext {
         let groups = self
             .groups
             .iter()
-            .map(|g| Dynamic::from(GraphObject::new(graph_group(g))))
+            .map(|g| Dynamic::from(graph_group(g)))
             .collect();
         let user = self
             .user
@@ -131,7 +131,7 @@ impl GroupContext {
     pub fn prepare(&self) -> PreparedGroupContext {
         PreparedGroupContext {
             small: [
-                ("group", Dynamic::from(GraphObject::new(graph_group(&self.group)))),
+                ("group", Dynamic::from(graph_group(&self.group))),
                 ("source", source(&self.source)),
             ],
         }
@@ -150,16 +150,21 @@ impl From<&GroupContext> for PreparedGroupContext {
     }
 }
 
-fn graph_group(group: &JsonMap<String, Value>) -> Map {
-    let mut map = json_map_to_rhai(group, true);
-    if !map.contains_key("name") {
+fn graph_group(group: &JsonMap<String, Value>) -> GraphObject {
+    // Built straight from the JSON entries: no intermediate Rhai map on the per-login path.
+    let mut entries: Vec<(&str, Dynamic)> = group
+        .iter()
+        .filter(|(_, value)| !value.is_null())
+        .map(|(key, value)| (key.as_str(), json_to_dynamic(value, true)))
+        .collect();
+    if !group.contains_key("name") {
         let name = ["displayName", "id"]
             .iter()
             .find_map(|key| group.get(*key).and_then(Value::as_str))
             .unwrap_or_default();
-        map.insert("name".into(), Dynamic::from(ImmutableString::from(name)));
+        entries.push(("name", text(name)));
     }
-    map
+    GraphObject::from_entries(entries)
 }
 
 fn text(value: &str) -> Dynamic {

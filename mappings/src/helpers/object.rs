@@ -22,12 +22,13 @@ pub(crate) struct GraphObject(Arc<Entries>);
 struct Entries(Vec<(u64, Box<str>, Dynamic)>);
 
 impl GraphObject {
-    pub(crate) fn new(map: Map) -> Self {
-        Self(Arc::new(Entries(
-            map.into_iter()
-                .map(|(k, v)| (hash_str(&k), Box::from(k.as_str()), v))
-                .collect(),
-        )))
+    /// From `(key, value)` pairs with distinct keys.
+    pub(crate) fn from_entries<'a>(entries: impl IntoIterator<Item = (&'a str, Dynamic)>) -> Self {
+        let entries = entries
+            .into_iter()
+            .map(|(k, v)| (hash_str(k), Box::from(k), v))
+            .collect();
+        Self(Arc::new(Entries(entries)))
     }
 
     pub(crate) fn lookup(&self, key: &str) -> Option<&Dynamic> {
