@@ -5,7 +5,7 @@
 //! and every mapping of the source then runs against the same values.
 
 use crate::convert::{json_map_to_rhai, json_to_dynamic};
-use crate::helpers::object::GraphObject;
+use crate::helpers::object::{GraphObject, KeyInterner};
 use rhai::{Dynamic, ImmutableString, Map};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map as JsonMap, Value};
@@ -104,10 +104,11 @@ impl std::fmt::Debug for PreparedGroupContext {
 impl UserContext {
     /// Converts the context once; see [`PreparedUserContext`].
     pub fn prepare(&self) -> PreparedUserContext {
+        let mut keys = KeyInterner::default();
         let groups = self
             .groups
             .iter()
-            .map(|g| Dynamic::from(graph_group(g)))
+            .map(|g| Dynamic::from(graph_group(g, &mut keys)))
             .collect();
         let user = self
             .user
@@ -131,7 +132,10 @@ impl GroupContext {
     pub fn prepare(&self) -> PreparedGroupContext {
         PreparedGroupContext {
             small: [
-                ("group", Dynamic::from(graph_group(&self.group))),
+                (
+                    "group",
+                    Dynamic::from(graph_group(&self.group, &mut KeyInterner::default())),
+                ),
                 ("source", source(&self.source)),
             ],
         }
@@ -150,19 +154,23 @@ impl From<&GroupContext> for PreparedGroupContext {
     }
 }
 
-fn graph_group(group: &JsonMap<String, Value>) -> GraphObject {
+fn graph_group(group: &JsonMap<String, Value>, keys: &mut KeyInterner) -> GraphObject {
     // Built straight from the JSON entries: no intermediate Rhai map on the per-login path.
-    let mut entries: Vec<(&str, Dynamic)> = group
+    let mut entries: Vec<_> = group
         .iter()
         .filter(|(_, value)| !value.is_null())
-        .map(|(key, value)| (key.as_str(), json_to_dynamic(value, true)))
+        .map(|(key, value)| {
+            let (hash, key) = keys.key(key);
+            (hash, key, json_to_dynamic(value, true))
+        })
         .collect();
     if !group.contains_key("name") {
         let name = ["displayName", "id"]
             .iter()
             .find_map(|key| group.get(*key).and_then(Value::as_str))
             .unwrap_or_default();
-        entries.push(("name", text(name)));
+        let (hash, key) = keys.key("name");
+        entries.push((hash, key, text(name)));
     }
     GraphObject::from_entries(entries)
 }

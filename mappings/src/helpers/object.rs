@@ -7,9 +7,11 @@
 //! what the next one sees.
 
 use crate::convert::dynamic_to_json;
-use crate::fnv::hash_str;
+use crate::fnv::{Fnv, hash_str};
 use crate::helpers::data::values_equal;
 use rhai::{Array, Dynamic, Engine, ImmutableString, Map};
+use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 use std::sync::Arc;
 
 /// A read-only map; reads work as on a map (`g.id`, `g["@odata.type"]`, missing → `()`).
@@ -19,15 +21,11 @@ pub(crate) struct GraphObject(Arc<Entries>);
 /// Entries in key order, each with the FNV hash of its key: a lookup hashes the key once and
 /// scans a few dozen integers, several times faster than a B-tree of strings.
 #[derive(Debug)]
-struct Entries(Vec<(u64, Box<str>, Dynamic)>);
+struct Entries(Vec<(u64, Arc<str>, Dynamic)>);
 
 impl GraphObject {
-    /// From `(key, value)` pairs with distinct keys.
-    pub(crate) fn from_entries<'a>(entries: impl IntoIterator<Item = (&'a str, Dynamic)>) -> Self {
-        let entries = entries
-            .into_iter()
-            .map(|(k, v)| (hash_str(k), Box::from(k), v))
-            .collect();
+    /// From `(key hash, key, value)` triples with distinct keys (see [`KeyInterner`]).
+    pub(crate) fn from_entries(entries: Vec<(u64, Arc<str>, Dynamic)>) -> Self {
         Self(Arc::new(Entries(entries)))
     }
 
@@ -58,6 +56,23 @@ impl GraphObject {
             .iter()
             .map(|(_, k, v)| ((&**k).into(), v.clone()))
             .collect()
+    }
+}
+
+/// Shares key strings (and their hashes) between the objects of one context: hundreds of
+/// groups have the same thirty-odd Graph field names.
+#[derive(Default)]
+pub(crate) struct KeyInterner(HashMap<Arc<str>, u64, BuildHasherDefault<Fnv>>);
+
+impl KeyInterner {
+    pub(crate) fn key(&mut self, key: &str) -> (u64, Arc<str>) {
+        if let Some((shared, hash)) = self.0.get_key_value(key) {
+            return (*hash, shared.clone());
+        }
+        let shared: Arc<str> = Arc::from(key);
+        let hash = hash_str(key);
+        self.0.insert(shared.clone(), hash);
+        (hash, shared)
     }
 }
 
