@@ -1,0 +1,256 @@
+//! Type checks on what scripts return, and the merge rules that fold each result into the
+//! properties built so far.
+//!
+//! Rules: a map result merges key by key — scalars replace, `attributes` deep-merges, `groups`
+//! replaces the set, a key set to `()` removes it (inside `attributes` too, at any depth).
+
+use crate::convert::{as_string, dynamic_to_json};
+use crate::error::MappingError;
+use crate::fnv::Fnv;
+use crate::properties::UserType;
+use crate::working::{Groups, Working};
+use rhai::{Array, Dynamic, ImmutableString, Map};
+use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
+use std::hash::BuildHasherDefault;
+
+/// Whether a mapping produces user or group properties.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MappingKind {
+    /// Runs once per login with `info`, `groups`, `claims`, `source`, `properties`, `user`, `request`.
+    #[default]
+    User,
+    /// Runs once per upstream group with `group`, `source`, `properties`.
+    Group,
+}
+
+const USER_KEYS: &[&str] = &[
+    "username",
+    "name",
+    "email",
+    "is_active",
+    "path",
+    "type",
+    "attributes",
+    "groups",
+];
+const GROUP_KEYS: &[&str] = &["name", "attributes", "is_superuser"];
+
+/// Checks `result` (a map returned by `mapping`) and merges it into `working`.
+pub(crate) fn merge(
+    kind: MappingKind,
+    mapping: &str,
+    working: &mut Working,
+    result: Map,
+) -> Result<(), MappingError> {
+    for (key, value) in result {
+        let key_str = key.as_str();
+        let allowed = match kind {
+            MappingKind::User => USER_KEYS,
+            MappingKind::Group => GROUP_KEYS,
+        };
+        if !allowed.contains(&key_str) {
+            return Err(MappingError::type_error(
+                mapping,
+                key_str,
+                format!("unknown property '{key_str}' (allowed: {})", allowed.join(", ")),
+            ));
+        }
+        let value = value.flatten();
+        if key_str == "groups" {
+            working.groups = if value.is_unit() {
+                Groups::Absent
+            } else {
+                Groups::Mapped(group_ids(mapping, &value)?)
+            };
+            continue;
+        }
+        let working = &mut working.map;
+        if value.is_unit() {
+            if key_str == "attributes" {
+                working.insert(key, Dynamic::from_map(Map::new()));
+            } else {
+                working.remove(&key);
+            }
+            continue;
+        }
+        let checked = match key_str {
+            "username" => non_empty_string(mapping, key_str, &value)?,
+            "name" if kind == MappingKind::Group => non_empty_string(mapping, key_str, &value)?,
+            "name" | "email" | "path" => string(mapping, key_str, &value)?,
+            "is_active" | "is_superuser" => boolean(mapping, key_str, &value)?,
+            "type" => user_type(mapping, &value)?,
+            _ => {
+                let patch = attributes(mapping, value)?;
+                let mut current = working
+                    .remove(key_str)
+                    .and_then(|v| v.flatten().try_cast::<Map>())
+                    .unwrap_or_default();
+                deep_merge(&mut current, patch);
+                Dynamic::from_map(current)
+            }
+        };
+        working.insert(key, checked);
+    }
+    Ok(())
+}
+
+fn type_name(value: &Dynamic) -> &'static str {
+    match value.type_name() {
+        "string" | "ImmutableString" => "string",
+        other if other.contains("Map") => "map",
+        other if other.contains("Array") => "array",
+        other => other,
+    }
+}
+
+fn string(mapping: &str, key: &str, value: &Dynamic) -> Result<Dynamic, MappingError> {
+    as_string(value).map(Dynamic::from).ok_or_else(|| {
+        MappingError::type_error(
+            mapping,
+            key,
+            format!("property '{key}' must be a string, got {}", type_name(value)),
+        )
+    })
+}
+
+fn non_empty_string(mapping: &str, key: &str, value: &Dynamic) -> Result<Dynamic, MappingError> {
+    match as_string(value) {
+        Some(s) if !s.trim().is_empty() => Ok(Dynamic::from(s)),
+        Some(_) => Err(MappingError::type_error(
+            mapping,
+            key,
+            format!("property '{key}' must not be empty"),
+        )),
+        None => Err(MappingError::type_error(
+            mapping,
+            key,
+            format!(
+                "property '{key}' must be a non-empty string, got {}",
+                type_name(value)
+            ),
+        )),
+    }
+}
+
+fn boolean(mapping: &str, key: &str, value: &Dynamic) -> Result<Dynamic, MappingError> {
+    value.as_bool().map(Dynamic::from_bool).map_err(|_| {
+        MappingError::type_error(
+            mapping,
+            key,
+            format!(
+                "property '{key}' must be a bool (true or false), got {}",
+                type_name(value)
+            ),
+        )
+    })
+}
+
+fn user_type(mapping: &str, value: &Dynamic) -> Result<Dynamic, MappingError> {
+    match as_string(value) {
+        Some(s) if UserType::parse(&s).is_some() => Ok(Dynamic::from(s)),
+        _ => Err(MappingError::type_error(
+            mapping,
+            "type",
+            format!(
+                "property 'type' must be \"internal\", \"external\" or \"service_account\", got {}",
+                describe(value)
+            ),
+        )),
+    }
+}
+
+fn describe(value: &Dynamic) -> String {
+    match as_string(value) {
+        Some(s) => format!("{:?}", s.as_str()),
+        None => type_name(value).to_owned(),
+    }
+}
+
+fn group_ids(mapping: &str, value: &Dynamic) -> Result<Array, MappingError> {
+    let Some(items) = value.read_lock::<Array>() else {
+        return Err(MappingError::type_error(
+            mapping,
+            "groups",
+            format!(
+                "property 'groups' must be an array of group ids (strings), got {}",
+                type_name(value)
+            ),
+        ));
+    };
+    // FNV instead of SipHash: ids come from the directory and the set lives for one call, so
+    // hash flooding is not a concern, and this runs on every login for every group.
+    let mut seen: HashSet<ImmutableString, BuildHasherDefault<Fnv>> =
+        HashSet::with_capacity_and_hasher(items.len(), BuildHasherDefault::default());
+    let mut ids = Array::with_capacity(items.len());
+    for (index, item) in items.iter().enumerate() {
+        match as_string(item) {
+            Some(id) if !id.is_empty() => {
+                if seen.insert(id) {
+                    ids.push(item.clone());
+                }
+            }
+            _ => {
+                return Err(MappingError::type_error(
+                    mapping,
+                    "groups",
+                    format!(
+                        "property 'groups' must contain only non-empty strings (group ids); \
+                         element {index} is {}",
+                        describe(item)
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(ids)
+}
+
+fn attributes(mapping: &str, value: Dynamic) -> Result<Map, MappingError> {
+    let found = type_name(&value);
+    let Some(map) = value.try_cast::<Map>() else {
+        return Err(MappingError::type_error(
+            mapping,
+            "attributes",
+            format!("property 'attributes' must be a map, got {found}"),
+        ));
+    };
+    for (key, item) in &map {
+        if let Err(not_json) = dynamic_to_json(item) {
+            return Err(MappingError::type_error(
+                mapping,
+                "attributes",
+                format!(
+                    "attributes.{key}{}: a {} cannot be stored in attributes",
+                    not_json.path, not_json.type_name
+                ),
+            ));
+        }
+    }
+    Ok(map)
+}
+
+/// Merges `patch` into `target`: nested maps merge, `()` removes, anything else replaces.
+fn deep_merge(target: &mut Map, patch: Map) {
+    for (key, value) in patch {
+        let value = value.flatten();
+        if value.is_unit() {
+            target.remove(&key);
+            continue;
+        }
+        match value.try_cast_result::<Map>() {
+            Ok(patch_map) => {
+                let mut current = target
+                    .remove(&key)
+                    .and_then(|v| v.flatten().try_cast::<Map>())
+                    .unwrap_or_default();
+                deep_merge(&mut current, patch_map);
+                target.insert(key, Dynamic::from_map(current));
+            }
+            Err(value) => {
+                target.insert(key, value);
+            }
+        }
+    }
+}
