@@ -26,6 +26,8 @@ pub struct AppState {
     /// The serialised OpenAPI document.
     pub openapi: String,
     pub templates: crate::web::Templates,
+    /// The Rhai engine for property mappings (compiled scripts are cached by content).
+    pub mappings: gatehouse_mappings::MappingEngine,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +68,7 @@ impl AppState {
                 tracing::info!(migrations = ?applied, "applied database migrations");
             }
             crate::flows::defaults::ensure(&mut conn.conn)?;
+            db::write_tx(&mut conn.conn, db::property_mappings::install_managed)?;
             bootstrap::run(&mut conn.conn, &settings).map_err(|e| StartupError::Bootstrap(e.to_string()))?;
         }
         let openapi = api_document()
@@ -73,7 +76,10 @@ impl AppState {
             .map_err(|e| StartupError::OpenApi(e.to_string()))?;
         let templates = crate::web::Templates::load(settings.templates_dir.as_deref())
             .map_err(StartupError::Templates)?;
+        let mappings = gatehouse_mappings::MappingEngine::new(settings.mappings.clone())
+            .map_err(|e| StartupError::Bootstrap(e.to_string()))?;
         Ok(web::Data::new(Self {
+            mappings,
             templates,
             keys: Keys::from_secret(&secret),
             settings,

@@ -34,6 +34,34 @@ enum Command {
         #[command(subcommand)]
         action: TokenCommand,
     },
+    /// Work with property mappings (Rhai scripts).
+    Mapping {
+        #[command(subcommand)]
+        action: MappingCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum MappingCommand {
+    /// Run a mapping script offline on a context (JSON) and print the result, or the error with
+    /// line and column. Exits non-zero when the script fails.
+    Test {
+        /// The Rhai script.
+        file: PathBuf,
+        /// A JSON file with the context: `info`, `groups`, `claims`, `source`, `properties`,
+        /// `user`, `request` (user mappings) or `group`, `source`, `properties` (group mappings).
+        #[arg(long, value_name = "CTX.JSON")]
+        context: PathBuf,
+        /// Which kind of mapping the script is.
+        #[arg(long, value_enum, default_value_t = KindArg::User)]
+        kind: KindArg,
+    },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum KindArg {
+    User,
+    Group,
 }
 
 #[derive(Debug, Subcommand)]
@@ -95,6 +123,72 @@ pub fn main() -> ExitCode {
             description,
             (!no_expiry).then_some(expires_in_days),
         )),
+        Command::Mapping {
+            action: MappingCommand::Test { file, context, kind },
+        } => test_mapping(&settings, &file, &context, kind),
+    }
+}
+
+fn test_mapping(
+    settings: &Settings,
+    file: &std::path::Path,
+    context: &std::path::Path,
+    kind: KindArg,
+) -> ExitCode {
+    let read = |path: &std::path::Path| {
+        std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
+    };
+    let (script, context_text) = match (read(file), read(context)) {
+        (Ok(script), Ok(context)) => (script, context),
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("gatehouse: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let context: serde_json::Value = match serde_json::from_str(&context_text) {
+        Ok(value @ serde_json::Value::Object(_)) => value,
+        Ok(_) => {
+            eprintln!(
+                "gatehouse: {}: the context must be a JSON object",
+                context.display()
+            );
+            return ExitCode::from(2);
+        }
+        Err(e) => {
+            eprintln!("gatehouse: {}: not valid JSON: {e}", context.display());
+            return ExitCode::from(2);
+        }
+    };
+    let engine = match gatehouse_mappings::MappingEngine::new(settings.mappings.clone()) {
+        Ok(engine) => engine,
+        Err(e) => {
+            eprintln!("gatehouse: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let name = file
+        .file_name()
+        .map_or_else(|| "mapping".into(), |n| n.to_string_lossy().into_owned());
+    let request = gatehouse_mappings::DryRunRequest {
+        context,
+        kind: match kind {
+            KindArg::User => gatehouse_mappings::MappingKind::User,
+            KindArg::Group => gatehouse_mappings::MappingKind::Group,
+        },
+    };
+    let output = engine.dry_run(&name, &script, &request);
+    println!("{}", serde_json::to_string_pretty(&output).unwrap_or_default());
+    if output.successful {
+        ExitCode::SUCCESS
+    } else {
+        if let Some(error) = &output.error {
+            let position = match (error.line, error.column) {
+                (Some(line), Some(column)) => format!(" at line {line}, column {column}"),
+                _ => String::new(),
+            };
+            eprintln!("gatehouse: {name}{position}: {}", error.message);
+        }
+        ExitCode::FAILURE
     }
 }
 

@@ -59,6 +59,8 @@ pub struct RawConfig {
     pub trust_forwarded_headers: bool,
     /// A folder whose template files replace the embedded ones by name.
     pub templates_dir: Option<PathBuf>,
+    /// Limits for property-mapping scripts (`[mappings]`; see docs/mappings.md).
+    pub mappings: gatehouse_mappings::Limits,
 }
 
 impl Default for RawConfig {
@@ -79,6 +81,7 @@ impl Default for RawConfig {
             workers: 0,
             trust_forwarded_headers: false,
             templates_dir: None,
+            mappings: gatehouse_mappings::Limits::default(),
         }
     }
 }
@@ -157,6 +160,7 @@ pub struct Settings {
     pub workers: usize,
     pub trust_forwarded_headers: bool,
     pub templates_dir: Option<PathBuf>,
+    pub mappings: gatehouse_mappings::Limits,
 }
 
 impl Settings {
@@ -204,6 +208,7 @@ impl Settings {
             "workers": self.workers,
             "trust_forwarded_headers": self.trust_forwarded_headers,
             "templates_dir": self.templates_dir.as_ref().map(|p| p.display().to_string()),
+            "mappings": self.mappings,
         })
     }
 }
@@ -249,7 +254,13 @@ pub fn load(path: Option<&Path>) -> Result<Settings, ConfigError> {
 
 fn known_key(key: &str) -> bool {
     let defaults = serde_json::to_value(RawConfig::default()).unwrap_or_default();
-    let top = key.split("__").next().unwrap_or(key);
+    let top = key
+        .split("__")
+        .next()
+        .unwrap_or(key)
+        .split('.')
+        .next()
+        .unwrap_or(key);
     defaults.get(top).is_some()
 }
 
@@ -356,6 +367,9 @@ pub fn validate(raw: RawConfig) -> Result<Settings, ConfigError> {
             format!("{} is not a directory", dir.display()),
         ));
     }
+    raw.mappings
+        .validate()
+        .map_err(|e| ConfigError::new(&format!("mappings.{}", e.field), e.reason))?;
     let workers = if raw.workers == 0 {
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
     } else {
@@ -380,5 +394,6 @@ pub fn validate(raw: RawConfig) -> Result<Settings, ConfigError> {
         workers,
         trust_forwarded_headers: raw.trust_forwarded_headers,
         templates_dir: raw.templates_dir,
+        mappings: raw.mappings,
     })
 }

@@ -3,4 +3,5 @@
 
 mod flows;
 mod foundation;
+mod mappings;
 mod plugins;

@@ -9,6 +9,7 @@ pub mod flows;
 pub mod groups;
 pub mod list;
 pub mod openapi;
+pub mod property_mappings;
 pub mod stages;
 pub mod tokens;
 pub mod users;
@@ -62,4 +63,13 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(bindings::partial_update)
         .service(bindings::destroy);
     stages::configure(cfg);
+    cfg.service(property_mappings::all_list)
+        .service(property_mappings::all_retrieve)
+        .service(property_mappings::test)
+        .service(property_mappings::list)
+        .service(property_mappings::create)
+        .service(property_mappings::retrieve)
+        .service(property_mappings::update)
+        .service(property_mappings::partial_update)
+        .service(property_mappings::destroy);
 }

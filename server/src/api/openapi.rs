@@ -19,6 +19,7 @@ use crate::app::AppState;
         (name = "events", description = "The audit log"),
         (name = "flows", description = "Flows, their stage bindings, and the flow executor"),
         (name = "stages", description = "Stages, by kind"),
+        (name = "propertymappings", description = "Rhai property mappings and their dry run"),
         (name = "health", description = "Liveness, readiness and metrics"),
     )
 )]

@@ -14,6 +14,7 @@ pub mod flows;
 pub mod groups;
 pub mod ids;
 pub mod migrations;
+pub mod property_mappings;
 pub mod rate_limits;
 pub mod schema;
 pub mod sessions;

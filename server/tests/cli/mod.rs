@@ -405,3 +405,149 @@ fn migrate_is_idempotent_on_both_backends() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("database"), "{}", stderr(&out));
 }
+
+#[test]
+fn mapping_test_runs_scripts_offline() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("username.rhai");
+    let context = dir.path().join("ctx.json");
+    std::fs::write(
+        &script,
+        "#{ username: lower(info.userPrincipalName.split(\"@\")[0]) }",
+    )
+    .unwrap();
+    std::fs::write(
+        &context,
+        r#"{"info": {"userPrincipalName": "AdeleV@contoso.onmicrosoft.com"}}"#,
+    )
+    .unwrap();
+    let args = |s: &Path, c: &Path| {
+        vec![
+            "mapping".to_owned(),
+            "test".into(),
+            s.display().to_string(),
+            "--context".into(),
+            c.display().to_string(),
+        ]
+    };
+    let out = command(
+        dir.path(),
+        &[],
+        &args(&script, &context)
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    )
+    .output()
+    .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let result: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(result["successful"], true);
+    assert_eq!(result["result"]["username"], "adelev");
+
+    // An error: non-zero exit, line and column on stderr and in the JSON.
+    std::fs::write(&script, "let a = 1;\nlet b = info.missing.deeper;\n#{}").unwrap();
+    let out = command(
+        dir.path(),
+        &[],
+        &args(&script, &context)
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    )
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("line 2, column"), "{}", stderr(&out));
+    let result: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(result["successful"], false);
+    assert_eq!(result["error"]["line"], 2);
+
+    // Group mappings.
+    std::fs::write(&script, "#{ name: \"entra-\" + group.displayName }").unwrap();
+    std::fs::write(&context, r#"{"group": {"id": "g1", "displayName": "Sales"}}"#).unwrap();
+    let mut group_args = args(&script, &context);
+    group_args.extend(["--kind".to_owned(), "group".to_owned()]);
+    let out = command(
+        dir.path(),
+        &[],
+        &group_args.iter().map(String::as_str).collect::<Vec<_>>(),
+    )
+    .output()
+    .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()["result"]["name"],
+        "entra-Sales"
+    );
+
+    // Unreadable inputs are usage errors.
+    std::fs::write(&context, "not json").unwrap();
+    let out = command(
+        dir.path(),
+        &[],
+        &args(&script, &context)
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    )
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("not valid JSON"));
+    let out = command(
+        dir.path(),
+        &[],
+        &args(&dir.path().join("missing.rhai"), &context)
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    )
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    // The configured limits apply.
+    std::fs::write(&script, "loop {}").unwrap();
+    std::fs::write(&context, "{}").unwrap();
+    let out = command(
+        dir.path(),
+        &[("GATEHOUSE_MAPPINGS__MAX_OPERATIONS", "1000")],
+        &args(&script, &context)
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    )
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()["error"]["limit"],
+        "operations"
+    );
+}
+
+#[test]
+fn mapping_limits_are_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(
+        dir.path(),
+        &[("GATEHOUSE_MAPPINGS__TIMEOUT_MS", "0")],
+        &["check-config"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("`mappings.timeout_ms`"), "{}", stderr(&out));
+    std::fs::write(
+        dir.path().join("gatehouse.toml"),
+        "[mappings]\ntimeout_ms = 100\nmax_operations = 5000\n",
+    )
+    .unwrap();
+    let out = run(dir.path(), &[], &["check-config"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["mappings"]["timeout_ms"], 100);
+    assert_eq!(summary["mappings"]["max_operations"], 5000);
+    std::fs::write(dir.path().join("gatehouse.toml"), "[mappings]\ntimeout = 100\n").unwrap();
+    let out = run(dir.path(), &[], &["check-config"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("timeout"), "{}", stderr(&out));
+}
