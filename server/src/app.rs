@@ -28,6 +28,10 @@ pub struct AppState {
     pub templates: crate::web::Templates,
     /// The Rhai engine for property mappings (compiled scripts are cached by content).
     pub mappings: gatehouse_mappings::MappingEngine,
+    /// Source plugins by name; the server asks the registry and never matches on names.
+    pub plugins: gatehouse_plugins::Registry,
+    /// The HTTP client and JWKS cache plugins share.
+    pub plugin_context: gatehouse_plugins::PluginContext,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -78,7 +82,12 @@ impl AppState {
             .map_err(StartupError::Templates)?;
         let mappings = gatehouse_mappings::MappingEngine::new(settings.mappings.clone())
             .map_err(|e| StartupError::Bootstrap(e.to_string()))?;
+        let plugin_context = gatehouse_plugins::PluginContext::new(gatehouse_plugins::default_http_client(
+            std::time::Duration::from_secs(10),
+        ));
         Ok(web::Data::new(Self {
+            plugins: gatehouse_plugins::Registry::builtin(),
+            plugin_context,
             mappings,
             templates,
             keys: Keys::from_secret(&secret),
@@ -146,6 +155,9 @@ pub fn build(
         .service(crate::web::pages::shortcuts::authentication)
         .service(crate::web::pages::shortcuts::invalidation)
         .service(crate::web::pages::shortcuts::cancel)
+        .service(crate::sources::login::login)
+        .service(crate::sources::callback::callback_get)
+        .service(crate::sources::callback::callback_post)
         .default_service(web::to(extract::api_not_found))
         .wrap(security_headers())
         .wrap(from_fn(metrics::track))

@@ -4,12 +4,14 @@
 pub mod audit;
 pub mod auth;
 pub mod bindings;
+pub mod connections;
 pub mod events;
 pub mod flows;
 pub mod groups;
 pub mod list;
 pub mod openapi;
 pub mod property_mappings;
+pub mod sources;
 pub mod stages;
 pub mod tokens;
 pub mod users;
@@ -71,5 +73,18 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(property_mappings::retrieve)
         .service(property_mappings::update)
         .service(property_mappings::partial_update)
-        .service(property_mappings::destroy);
+        .service(property_mappings::destroy)
+        .service(sources::source_types)
+        .service(sources::list)
+        .service(sources::create)
+        .service(sources::retrieve)
+        .service(sources::update)
+        .service(sources::partial_update)
+        .service(sources::destroy)
+        .service(connections::user_list)
+        .service(connections::user_retrieve)
+        .service(connections::user_destroy)
+        .service(connections::group_list)
+        .service(connections::group_retrieve)
+        .service(connections::group_destroy);
 }

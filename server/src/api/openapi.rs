@@ -20,6 +20,7 @@ use crate::app::AppState;
         (name = "flows", description = "Flows, their stage bindings, and the flow executor"),
         (name = "stages", description = "Stages, by kind"),
         (name = "propertymappings", description = "Rhai property mappings and their dry run"),
+        (name = "sources", description = "Federated sources (Entra ID, OIDC) and their user and group connections"),
         (name = "health", description = "Liveness, readiness and metrics"),
     )
 )]

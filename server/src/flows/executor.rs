@@ -103,6 +103,9 @@ struct Working {
     context: FlowContext,
     position: usize,
     step: i32,
+    /// Store the state even when it waits at its first stage (a flow started by a source's
+    /// callback: the browser continues on the flow's page, which must find it).
+    force_store: bool,
 }
 
 enum Run {
@@ -253,6 +256,7 @@ pub fn show(conn: &mut DbConn, env: FlowEnv<'_>, request: Request<'_>) -> Result
             row: Some(row),
             stages,
             context,
+            force_store: false,
         };
         return proceed(conn, env, &flow, &mut working, None, Vec::new());
     }
@@ -313,6 +317,7 @@ fn start(
         context,
         position: 0,
         step: 0,
+        force_store: false,
     };
     proceed(
         conn,
@@ -325,7 +330,8 @@ fn start(
 }
 
 /// Plans a flow for a caller that brings its own context (a source's callback), without a
-/// browser page in between, and runs it. `next`/`resume` in `context` are honoured at the end.
+/// browser page in between, and runs it. `extra_stages` run just before the first `user_login`.
+/// `next`/`resume` in `context` are honoured at the end.
 pub fn start_with_context(
     conn: &mut DbConn,
     env: FlowEnv<'_>,
@@ -355,7 +361,13 @@ pub fn start_with_context(
             });
         }
     };
-    stages.extend(extra_stages);
+    // Before the first login stage: what the source says is written before a session exists, so
+    // that a refusal (a taken username, a refused group) cannot leave a logged-in browser behind.
+    let at = stages
+        .iter()
+        .position(|s| s.kind == "user_login")
+        .unwrap_or(stages.len());
+    stages.splice(at..at, extra_stages);
     let context = FlowContext {
         session_user: planned_context.session_user,
         ..context
@@ -368,6 +380,7 @@ pub fn start_with_context(
         context,
         position: 0,
         step: 0,
+        force_store: true,
     };
     proceed(
         conn,
@@ -509,7 +522,7 @@ fn finish_step(
     match run {
         Run::Waiting(mut challenge) => {
             // The first page of a fresh flow needs no row; anything later does.
-            if (working.row.is_some() || working.position > 0 || claim_step)
+            if (working.row.is_some() || working.position > 0 || claim_step || working.force_store)
                 && !persist(conn, flow, working, false, live, now)?
             {
                 return Ok(replayed());
@@ -728,6 +741,7 @@ pub fn submit(
                 row: Some(row),
                 stages,
                 context,
+                force_store: false,
             }
         }
         None => {
@@ -763,6 +777,7 @@ pub fn submit(
                 context,
                 position: 0,
                 step: 0,
+                force_store: false,
             }
         }
     };

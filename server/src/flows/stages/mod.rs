@@ -7,6 +7,7 @@ pub mod deny;
 pub mod identification;
 pub mod password;
 pub mod source;
+pub mod source_sync;
 pub mod user_login;
 pub mod user_logout;
 pub mod user_write;
@@ -246,6 +247,7 @@ pub fn registry() -> &'static [&'static dyn StageKind] {
         &consent::Consent,
         &deny::Deny,
         &source::Source,
+        &source_sync::SourceSync,
     ]
 }
 

@@ -97,6 +97,58 @@ fn check(properties: &Map<String, Value>) -> Result<(), String> {
     Ok(())
 }
 
+/// Writes the properties that differ from the stored user; returns the names of the fields it
+/// changed. Nothing changed means nothing written (repeat logins stay cheap).
+pub fn update_user(
+    conn: &mut DbConn,
+    user: &crate::db::users::UserRow,
+    properties: &Map<String, Value>,
+) -> Result<Vec<&'static str>, StoreError> {
+    let mut changes = UserChanges::default();
+    if let Some(username) = string(properties, "username").filter(|u| *u != user.username) {
+        changes.set_username(username);
+    }
+    changes.name = string(properties, "name").filter(|v| *v != user.name);
+    if let Some(email) = string(properties, "email").filter(|v| *v != user.email) {
+        changes.set_email(email);
+    }
+    changes.path = string(properties, "path").filter(|v| *v != user.path);
+    changes.user_type = string(properties, "type").filter(|v| *v != user.user_type);
+    changes.is_active = properties
+        .get("is_active")
+        .and_then(Value::as_bool)
+        .filter(|v| *v != user.is_active);
+    if let Some(attributes) = properties.get("attributes") {
+        let current = user.attributes_json();
+        let mut merged = current.clone();
+        merge_json(&mut merged, attributes);
+        if merged != current {
+            changes.attributes = Some(merged.to_string());
+        }
+    }
+    let changed: Vec<&'static str> = [
+        ("username", changes.username.is_some()),
+        ("name", changes.name.is_some()),
+        ("email", changes.email.is_some()),
+        ("path", changes.path.is_some()),
+        ("type", changes.user_type.is_some()),
+        ("is_active", changes.is_active.is_some()),
+        ("attributes", changes.attributes.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(n, set)| set.then_some(n))
+    .collect();
+    if !changed.is_empty() {
+        db::users::update(conn, user.id(), &changes)?;
+    }
+    Ok(changed)
+}
+
+/// Checks the properties a user is written from (a source's mappings may produce anything).
+pub fn check_properties(properties: &Map<String, Value>) -> Result<(), String> {
+    check(properties)
+}
+
 impl StageKind for UserWrite {
     fn kind(&self) -> &'static str {
         "user_write"
@@ -150,47 +202,13 @@ impl StageKind for UserWrite {
         };
         match existing {
             Some(user) => {
-                let mut changes = UserChanges::default();
-                if let Some(username) = string(&properties, "username").filter(|u| *u != user.username) {
-                    changes.set_username(username);
-                }
-                changes.name = string(&properties, "name").filter(|v| *v != user.name);
-                if let Some(email) = string(&properties, "email").filter(|v| *v != user.email) {
-                    changes.set_email(email);
-                }
-                changes.path = string(&properties, "path").filter(|v| *v != user.path);
-                changes.user_type = string(&properties, "type").filter(|v| *v != user.user_type);
-                changes.is_active = properties
-                    .get("is_active")
-                    .and_then(Value::as_bool)
-                    .filter(|v| *v != user.is_active);
-                if let Some(attributes) = properties.get("attributes") {
-                    let mut merged = user.attributes_json();
-                    merge_json(&mut merged, attributes);
-                    if merged != user.attributes_json() {
-                        changes.attributes = Some(merged.to_string());
+                let changed = match update_user(ctx.conn, &user, &properties) {
+                    Err(StoreError::Unique { .. }) => {
+                        return Err(taken(&string(&properties, "username").unwrap_or_default()));
                     }
-                }
-                let changed: Vec<&str> = [
-                    ("username", changes.username.is_some()),
-                    ("name", changes.name.is_some()),
-                    ("email", changes.email.is_some()),
-                    ("path", changes.path.is_some()),
-                    ("type", changes.user_type.is_some()),
-                    ("is_active", changes.is_active.is_some()),
-                    ("attributes", changes.attributes.is_some()),
-                ]
-                .into_iter()
-                .filter_map(|(n, set)| set.then_some(n))
-                .collect();
-                // Nothing changed: write nothing (repeat logins stay cheap).
+                    other => other?,
+                };
                 if !changed.is_empty() {
-                    match db::users::update(ctx.conn, user.id(), &changes) {
-                        Err(StoreError::Unique { .. }) => {
-                            return Err(taken(changes.username.as_deref().unwrap_or_default()));
-                        }
-                        other => other?,
-                    };
                     ctx.event("user_write", json!({"created": false, "changed_fields": changed}))?;
                 }
                 Ok(StageOutcome::Next)

@@ -1,0 +1,291 @@
+//! Group sync for one login: make the user's memberships in the groups linked to a source equal
+//! the upstream list, creating or linking groups as needed. Authoritative for this source's groups
+//! only; memberships in other groups are never touched.
+//!
+//! Cost is bounded and proportional to the number of groups divided by [`super::INSERT_CHUNK`]:
+//! look-ups and inserts are batched, and nothing is written when nothing changed — a repeat login
+//! of someone in thousands of unchanged groups only reads.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::schema::{group_members, group_source_connections, groups};
+use super::{DbConn, INSERT_CHUNK, StoreError};
+
+/// A group as the user's upstream membership list and the group mappings describe it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DesiredGroup {
+    /// Upstream id (Entra object id).
+    pub identifier: String,
+    /// The local name (mapped; default the upstream display name).
+    pub name: String,
+    /// Attributes from group mappings, merged into the group's.
+    #[serde(default)]
+    pub attributes: Option<Value>,
+    #[serde(default)]
+    pub is_superuser: Option<bool>,
+}
+
+/// How upstream groups meet existing local groups (authentik's modes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupMatching {
+    /// The upstream id decides; a new group is created even if the name exists (the name is
+    /// then made unique).
+    Identifier,
+    /// Link to an existing group with the same name.
+    NameLink,
+    /// Refuse the login when an unlinked group with the same name exists.
+    NameDeny,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SyncReport {
+    pub created: usize,
+    pub linked: usize,
+    pub updated: usize,
+    pub added: usize,
+    pub removed: usize,
+}
+
+impl SyncReport {
+    pub fn changed(&self) -> bool {
+        *self != Self::default()
+    }
+}
+
+#[derive(Debug)]
+pub enum SyncOutcome {
+    Done(SyncReport),
+    /// `name_deny`: a local group already has this name.
+    Denied(String),
+}
+
+fn chunks<T>(items: &[T]) -> std::slice::Chunks<'_, T> {
+    items.chunks(INSERT_CHUNK)
+}
+
+/// Names already taken among `names`.
+fn taken_names(conn: &mut DbConn, names: &[String]) -> Result<HashMap<String, i64>, StoreError> {
+    let mut taken = HashMap::new();
+    for chunk in chunks(names) {
+        let rows: Vec<(String, i64)> = groups::table
+            .filter(groups::name.eq_any(chunk))
+            .select((groups::name, groups::id))
+            .load(conn)?;
+        taken.extend(rows);
+    }
+    Ok(taken)
+}
+
+/// A free name for a new group: the wanted one, else with a short and then the full upstream id.
+fn free_name(wanted: &str, identifier: &str, taken: &HashSet<String>) -> String {
+    let short: String = identifier.chars().take(8).collect();
+    [
+        wanted.to_owned(),
+        format!("{wanted} ({short})"),
+        format!("{wanted} ({identifier})"),
+    ]
+    .into_iter()
+    .find(|candidate| !taken.contains(candidate))
+    .unwrap_or_else(|| format!("{wanted} ({identifier}) {}", uuid::Uuid::new_v4().simple()))
+}
+
+pub fn sync(
+    conn: &mut DbConn,
+    source: i64,
+    user: i64,
+    desired: &[DesiredGroup],
+    matching: GroupMatching,
+    now: NaiveDateTime,
+) -> Result<SyncOutcome, StoreError> {
+    let mut report = SyncReport::default();
+    // One entry per upstream id (a list may repeat a group).
+    let mut seen = HashSet::new();
+    let desired: Vec<&DesiredGroup> = desired
+        .iter()
+        .filter(|g| seen.insert(g.identifier.as_str()))
+        .collect();
+    let identifiers: Vec<&str> = desired.iter().map(|g| g.identifier.as_str()).collect();
+    let mut linked: HashMap<String, i64> = super::connections::group_connections(conn, source, &identifiers)?
+        .into_iter()
+        .collect();
+
+    // Groups seen for the first time at this source.
+    let missing: Vec<&DesiredGroup> = desired
+        .iter()
+        .copied()
+        .filter(|g| !linked.contains_key(&g.identifier))
+        .collect();
+    if !missing.is_empty() {
+        let names: Vec<String> = missing.iter().map(|g| g.name.clone()).collect();
+        let existing = taken_names(conn, &names)?;
+        let mut to_link = Vec::new();
+        let mut to_create = Vec::new();
+        for group in &missing {
+            match (matching, existing.get(&group.name)) {
+                (GroupMatching::NameLink, Some(id)) => to_link.push((group.identifier.clone(), *id)),
+                (GroupMatching::NameDeny, Some(_)) => {
+                    return Ok(SyncOutcome::Denied(format!(
+                        "A group named “{}” already exists and is not linked to this source.",
+                        group.name
+                    )));
+                }
+                _ => to_create.push(*group),
+            }
+        }
+        if !to_create.is_empty() {
+            // Choose unique names (against the table and within this batch) before inserting.
+            let mut candidates: Vec<String> = Vec::new();
+            for group in &to_create {
+                let short: String = group.identifier.chars().take(8).collect();
+                candidates.push(group.name.clone());
+                candidates.push(format!("{} ({short})", group.name));
+                candidates.push(format!("{} ({})", group.name, group.identifier));
+            }
+            let mut taken: HashSet<String> = taken_names(conn, &candidates)?.into_keys().collect();
+            let mut rows = Vec::with_capacity(to_create.len());
+            for group in &to_create {
+                let name = free_name(&group.name, &group.identifier, &taken);
+                taken.insert(name.clone());
+                rows.push((
+                    groups::uuid.eq(uuid::Uuid::new_v4().to_string()),
+                    groups::name.eq(name),
+                    groups::is_superuser.eq(group.is_superuser.unwrap_or(false)),
+                    groups::attributes.eq(group
+                        .attributes
+                        .clone()
+                        .unwrap_or_else(|| Value::Object(Default::default()))
+                        .to_string()),
+                    groups::created.eq(now),
+                    groups::updated.eq(now),
+                ));
+            }
+            let mut created: Vec<(i64, String)> = Vec::with_capacity(rows.len());
+            for chunk in chunks(&rows) {
+                let ids: Vec<(i64, String)> =
+                    crate::per_backend!(conn, |c| diesel::insert_into(groups::table)
+                        .values(chunk)
+                        .returning((groups::id, groups::uuid))
+                        .get_results(c))?;
+                created.extend(ids);
+            }
+            // `RETURNING` order follows the VALUES order on both backends.
+            for (group, (id, _)) in to_create.iter().zip(&created) {
+                to_link.push((group.identifier.clone(), *id));
+            }
+            report.created = created.len();
+        }
+        report.linked = to_link.len() - report.created;
+        super::connections::insert_group_connections(conn, source, &to_link, now)?;
+        linked.extend(to_link);
+    }
+
+    // Groups linked before: bring name and attributes up to date (rarely anything to do).
+    let known: Vec<i64> = desired
+        .iter()
+        .filter(|g| !missing.iter().any(|m| m.identifier == g.identifier))
+        .filter_map(|g| linked.get(&g.identifier).copied())
+        .collect();
+    let mut current: HashMap<i64, (String, String, bool)> = HashMap::with_capacity(known.len());
+    for chunk in chunks(&known) {
+        let rows: Vec<(i64, String, String, bool)> = groups::table
+            .filter(groups::id.eq_any(chunk))
+            .select((groups::id, groups::name, groups::attributes, groups::is_superuser))
+            .load(conn)?;
+        current.extend(
+            rows.into_iter()
+                .map(|(id, name, attributes, su)| (id, (name, attributes, su))),
+        );
+    }
+    for group in &desired {
+        let Some(id) = linked.get(&group.identifier) else {
+            continue;
+        };
+        let Some((name, attributes, is_superuser)) = current.get(id) else {
+            continue;
+        };
+        let mut new_attributes = None;
+        if let Some(update) = &group.attributes {
+            let mut merged: Value =
+                serde_json::from_str(attributes).unwrap_or_else(|_| Value::Object(Default::default()));
+            let before = merged.clone();
+            crate::flows::stages::user_write::merge_json(&mut merged, update);
+            if merged != before {
+                new_attributes = Some(merged.to_string());
+            }
+        }
+        let new_superuser = group.is_superuser.filter(|v| v != is_superuser);
+        let rename = (group.name != *name).then(|| group.name.clone());
+        if new_attributes.is_none() && new_superuser.is_none() && rename.is_none() {
+            continue;
+        }
+        let changes = super::groups::GroupChanges {
+            name: None,
+            is_superuser: new_superuser,
+            attributes: new_attributes,
+            parent_id: None,
+            updated: None,
+        };
+        if changes.is_superuser.is_some() || changes.attributes.is_some() {
+            super::groups::update(conn, super::GroupId(*id), &changes)?;
+        }
+        if let Some(new_name) = rename {
+            // A rename upstream; if the new name is taken locally, keep the old one.
+            let free: i64 = groups::table
+                .filter(groups::name.eq(&new_name))
+                .count()
+                .get_result(conn)?;
+            if free == 0 {
+                diesel::update(groups::table.find(*id))
+                    .set((groups::name.eq(new_name), groups::updated.eq(now)))
+                    .execute(conn)?;
+            }
+        }
+        report.updated += 1;
+    }
+
+    // Memberships: the user's groups linked to this source versus the wanted set.
+    let wanted: HashSet<i64> = desired
+        .iter()
+        .filter_map(|g| linked.get(&g.identifier).copied())
+        .collect();
+    let have: HashSet<i64> = group_members::table
+        .inner_join(
+            group_source_connections::table
+                .on(group_source_connections::group_id.eq(group_members::group_id)),
+        )
+        .filter(group_members::user_id.eq(user))
+        .filter(group_source_connections::source_id.eq(source))
+        .select(group_members::group_id)
+        .load::<i64>(conn)?
+        .into_iter()
+        .collect();
+    let remove: Vec<i64> = have.difference(&wanted).copied().collect();
+    let mut add: Vec<i64> = wanted.difference(&have).copied().collect();
+    add.sort_unstable();
+    for chunk in chunks(&remove) {
+        diesel::delete(
+            group_members::table
+                .filter(group_members::user_id.eq(user))
+                .filter(group_members::group_id.eq_any(chunk)),
+        )
+        .execute(conn)?;
+    }
+    let rows: Vec<_> = add
+        .iter()
+        .map(|g| (group_members::group_id.eq(*g), group_members::user_id.eq(user)))
+        .collect();
+    for chunk in chunks(&rows) {
+        crate::per_backend!(conn, |c| diesel::insert_into(group_members::table)
+            .values(chunk)
+            .execute(c))?;
+    }
+    report.added = add.len();
+    report.removed = remove.len();
+    Ok(SyncOutcome::Done(report))
+}

@@ -1,0 +1,140 @@
+//! `source_sync` (internal, added by a source's callback, never created by administrators): after
+//! a login through a source, writes what the source says about the user — profile changes, the
+//! connection with its tokens, group memberships — in the flow's transaction, before the session
+//! is created. So a failure here (a taken username, a refused group) leaves nothing behind.
+
+use chrono::NaiveDateTime;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use super::{FlowError, StageCtx, StageKind, StageOutcome};
+use crate::db::connections::{ConnectionData, SaveConnection};
+use crate::db::group_sync::{self, DesiredGroup, GroupMatching, SyncOutcome};
+use crate::db::{self, DbConn, StoreError, UserId};
+use crate::error::FieldErrors;
+
+pub struct SourceSync;
+
+pub const KIND: &str = "source_sync";
+
+/// Everything the callback learned, carried in the planned stage's settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SourceSyncSettings {
+    pub source_id: i64,
+    pub source_name: String,
+    /// The upstream user id (Entra object id).
+    pub identifier: String,
+    /// Encrypted upstream tokens (never stored or logged in clear).
+    pub access_token: Option<String>,
+    pub refresh_token: Option<String>,
+    pub expires: Option<NaiveDateTime>,
+    /// What to keep with the connection (the upstream profile).
+    pub connection_attributes: Value,
+    /// The mapped user properties, written to the user when they differ.
+    pub properties: Map<String, Value>,
+    /// The user's upstream groups after group mappings; `None` leaves memberships alone
+    /// (group sync off, or the fetch failed and the source keeps memberships).
+    pub groups: Option<Vec<DesiredGroup>>,
+    pub group_matching: GroupMatching,
+}
+
+impl StageKind for SourceSync {
+    fn kind(&self) -> &'static str {
+        KIND
+    }
+
+    fn description(&self) -> &'static str {
+        "Internal: stores a source login's connection, profile changes and group memberships."
+    }
+
+    fn creatable(&self) -> bool {
+        false
+    }
+
+    fn validate(&self, _conn: &mut DbConn, _settings: &Value) -> Result<Value, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        super::error(
+            &mut errors,
+            "kind",
+            "This stage kind is internal and cannot be created.",
+        );
+        Err(errors)
+    }
+
+    fn enter(&self, ctx: &mut StageCtx<'_, '_>) -> Result<StageOutcome, FlowError> {
+        let settings: SourceSyncSettings = ctx.settings()?;
+        let user_id = ctx.context.pending_user.ok_or_else(|| {
+            FlowError::misconfigured("source sync reached without a user (is there a user_write stage?)")
+        })?;
+        let user = db::users::get(ctx.conn, UserId(user_id))?;
+        let now = ctx.env.now;
+
+        // The profile as the source has it now (authentik only does this on enrollment).
+        let changed = match super::user_write::update_user(ctx.conn, &user, &settings.properties) {
+            Err(StoreError::Unique { .. }) => {
+                return Err(FlowError::user(format!(
+                    "Your {} username is already used by another account here. Ask your administrator to link the accounts.",
+                    settings.source_name
+                )));
+            }
+            other => other?,
+        };
+        if !changed.is_empty() {
+            ctx.event(
+                "user_write",
+                json!({"created": false, "changed_fields": changed, "source": settings.source_name}),
+            )?;
+        }
+
+        let data = ConnectionData {
+            access_token: settings.access_token.clone(),
+            refresh_token: settings.refresh_token.clone(),
+            expires: settings.expires,
+            attributes: settings.connection_attributes.to_string(),
+        };
+        match db::connections::save_user_connection(
+            ctx.conn,
+            settings.source_id,
+            user.id,
+            &settings.identifier,
+            &data,
+            now,
+        )? {
+            SaveConnection::Saved { created: true } => {
+                ctx.event(
+                    "source_linked",
+                    json!({"source": settings.source_name, "identifier": settings.identifier}),
+                )?;
+            }
+            SaveConnection::Saved { created: false } => {}
+            SaveConnection::UserLinkedElsewhere => {
+                return Err(FlowError::user(format!(
+                    "This account is already linked to a different {} account.",
+                    settings.source_name
+                )));
+            }
+        }
+
+        if let Some(groups) = &settings.groups {
+            match group_sync::sync(
+                ctx.conn,
+                settings.source_id,
+                user.id,
+                groups,
+                settings.group_matching,
+                now,
+            )? {
+                SyncOutcome::Done(report) => {
+                    if report.changed() {
+                        ctx.event(
+                            "source_group_sync",
+                            json!({"source": settings.source_name, "groups": groups.len(), "report": report}),
+                        )?;
+                    }
+                }
+                SyncOutcome::Denied(message) => return Err(FlowError::user(message)),
+            }
+        }
+        Ok(StageOutcome::Next)
+    }
+}
