@@ -65,7 +65,10 @@ use driver::{Binaries, Driver, http_call};
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// The page's viewport in CSS pixels, and so the screenshots' size.
 pub const VIEWPORT: (u32, u32) = (1280, 900);
-/// The longest one WebDriver command may take (a page load included) before the test fails.
+/// The longest a page load may take; chromedriver then answers with a timeout error.
+const PAGE_LOAD_TIMEOUT: Duration = Duration::from_secs(20);
+/// Our own bound on any one WebDriver command, above the page-load limit so that chromedriver's
+/// more telling error comes first; it catches a hung chromedriver.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
 /// Polling period of the `wait_for*` helpers.
 const POLL: Duration = Duration::from_millis(25);
@@ -236,7 +239,12 @@ impl Browser {
     async fn run<T>(&self, fut: impl Future<Output = Result<T, CmdError>>) -> Result<T, CmdError> {
         tokio::time::timeout(COMMAND_TIMEOUT, fut)
             .await
-            .unwrap_or(Err(CmdError::WaitTimeout))
+            .unwrap_or_else(|_| {
+                Err(CmdError::Lost(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!("no answer from chromedriver within {COMMAND_TIMEOUT:?}"),
+                )))
+            })
     }
 
     /// Panics with `what`, the current URL and an excerpt of the page source.
@@ -247,12 +255,22 @@ impl Browser {
             Ok(Err(e)) => format!("<unknown: {e}>"),
             Err(_) => "<unknown: no answer>".to_owned(),
         };
-        let source = match tokio::time::timeout(quick, self.client().source()).await {
-            Ok(Ok(source)) => excerpt(&source, 2000),
+        let text_script = "return document.body ? document.body.innerText : ''";
+        let text = match tokio::time::timeout(quick, self.client().execute(text_script, vec![])).await {
+            Ok(Ok(Value::String(text))) => excerpt(&text, 600),
+            Ok(Ok(other)) => other.to_string(),
             Ok(Err(e)) => format!("<unavailable: {e}>"),
             Err(_) => "<unavailable: no answer>".to_owned(),
         };
-        panic!("browser: {what}\n  current URL: {url}\n  page source (excerpt):\n{source}\n");
+        let source = match tokio::time::timeout(quick, self.client().source()).await {
+            Ok(Ok(source)) => excerpt(&without_blocks(&source, &["style", "script"]), 1500),
+            Ok(Err(e)) => format!("<unavailable: {e}>"),
+            Err(_) => "<unavailable: no answer>".to_owned(),
+        };
+        panic!(
+            "browser: {what}\n  current URL: {url}\n  page text (excerpt): {text}\n  \
+             page source without <style>/<script> bodies (excerpt):\n{source}\n"
+        );
     }
 }
 
@@ -291,7 +309,7 @@ fn capabilities(bins: &Binaries, driver: &Driver) -> serde_json::Map<String, Val
     let caps = json!({
         "browserName": "chrome",
         "pageLoadStrategy": "normal",
-        "timeouts": { "implicit": 0, "pageLoad": COMMAND_TIMEOUT.as_millis() as u64, "script": 10_000 },
+        "timeouts": { "implicit": 0, "pageLoad": PAGE_LOAD_TIMEOUT.as_millis() as u64, "script": 10_000 },
         "goog:chromeOptions": { "binary": bins.chromium, "args": args },
     });
     match caps {
@@ -313,6 +331,35 @@ async fn fit_viewport(client: &Client) -> Result<(), CmdError> {
         ))
         .await
         .map(drop)
+}
+
+/// `html` with the contents of every `<tag>...</tag>` of the given names removed.
+fn without_blocks(html: &str, tags: &[&str]) -> String {
+    // ASCII lower-casing keeps byte offsets, so indices found in `lower` fit `html`.
+    let lower = html.to_ascii_lowercase();
+    let mut out = String::with_capacity(html.len());
+    let mut pos = 0;
+    while pos < html.len() {
+        let next = tags
+            .iter()
+            .filter_map(|t| {
+                let open = lower[pos..].find(&format!("<{t}"))? + pos;
+                let body = lower[open..].find('>')? + open + 1;
+                let close = lower[body..]
+                    .find(&format!("</{t}"))
+                    .map_or(html.len(), |c| c + body);
+                Some((open, body, close))
+            })
+            .min();
+        let Some((_, body, close)) = next else {
+            out.push_str(&html[pos..]);
+            break;
+        };
+        out.push_str(&html[pos..body]);
+        out.push('…');
+        pos = close;
+    }
+    out
 }
 
 /// The first `max` characters of `text` with whitespace runs collapsed.

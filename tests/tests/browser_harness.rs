@@ -305,6 +305,24 @@ async fn wrong_password_and_failure_messages() {
         "names the empty required field: {message}"
     );
 
+    // A server that is not there: the error says which URL and why.
+    let closed_port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let nowhere = format!("http://127.0.0.1:{closed_port}/");
+    let message = panic_message(b.goto(&nowhere)).await;
+    assert!(
+        message.contains(&format!("could not open {nowhere}")),
+        "{message}"
+    );
+    assert!(message.contains("ERR_CONNECTION_REFUSED"), "{message}");
+    assert!(
+        !message.contains("--google-blue"),
+        "style bodies are left out: {message}"
+    );
+
     // Dropped without close(), as when a test panics: Drop cleans up all the same.
     let temp_dir = b.temp_dir().to_owned();
     drop(b);
