@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod app;
+pub mod browser;
 pub mod entra_sim;
 pub mod pg;
 pub mod server;
