@@ -206,10 +206,11 @@ pub async fn group_list(
     let (rows, count) = state
         .db
         .run(move |conn| {
-            let group = match &filters.group {
-                Some(uuid) => Some(db::groups::get_by_uuid(conn, uuid).map(|g| g.id).unwrap_or(-1)),
-                None => None,
-            };
+            // An unknown group matches nothing (-1 is no id).
+            let group = filters
+                .group
+                .as_ref()
+                .map(|uuid| db::groups::get_by_uuid(conn, uuid).map(|g| g.id).unwrap_or(-1));
             let filter = ConnectionFilter {
                 user: None,
                 group,

@@ -171,6 +171,11 @@ pub fn insert_group_connections(
 
 // ---- admin API
 
+/// A user connection with its source's UUID and slug.
+pub type UserConnectionView = (UserConnectionRow, String, String);
+/// A group connection with its source's UUID and slug and its group's UUID.
+pub type GroupConnectionView = (GroupConnectionRow, String, String, String);
+
 #[derive(Debug, Clone, Default)]
 pub struct ConnectionFilter {
     pub user: Option<i64>,
@@ -182,7 +187,7 @@ pub fn list_user_connections(
     conn: &mut DbConn,
     filter: &ConnectionFilter,
     page: &super::Page,
-) -> Result<(Vec<(UserConnectionRow, String, String)>, i64), StoreError> {
+) -> Result<(Vec<UserConnectionView>, i64), StoreError> {
     let build = || {
         let mut query = user_source_connections::table
             .inner_join(sources::table)
@@ -228,7 +233,7 @@ pub fn list_group_connections(
     conn: &mut DbConn,
     filter: &ConnectionFilter,
     page: &super::Page,
-) -> Result<(Vec<(GroupConnectionRow, String, String, String)>, i64), StoreError> {
+) -> Result<(Vec<GroupConnectionView>, i64), StoreError> {
     let build = || {
         let mut query = group_source_connections::table
             .inner_join(sources::table)
@@ -257,10 +262,7 @@ pub fn list_group_connections(
     Ok((rows, total))
 }
 
-pub fn group_connection_by_id(
-    conn: &mut DbConn,
-    id: i64,
-) -> Result<(GroupConnectionRow, String, String, String), StoreError> {
+pub fn group_connection_by_id(conn: &mut DbConn, id: i64) -> Result<GroupConnectionView, StoreError> {
     Ok(group_source_connections::table
         .inner_join(sources::table)
         .inner_join(groups::table)

@@ -154,7 +154,7 @@ pub fn evaluate(engine: &MappingEngine, input: MappingInput<'_>) -> Mapped {
                             .name
                             .filter(|n| !n.trim().is_empty())
                             .unwrap_or(default_name),
-                        attributes: (!props.attributes.is_empty()).then(|| Value::Object(props.attributes)),
+                        attributes: (!props.attributes.is_empty()).then_some(Value::Object(props.attributes)),
                         is_superuser: props.is_superuser,
                     }),
                     Ok(GroupOutcome::Skipped { .. }) => {}
