@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod browser;
+pub mod entra;
 pub mod entra_sim;
 pub mod pg;
 pub mod server;

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod browser_harness;
+mod entra;
 mod flows;
 mod foundation;
 mod mappings;
