@@ -48,7 +48,8 @@ impl EntraEnv {
         settings.workers = 2;
         let server = TestServer::start(settings).await.expect("server starts");
         let redirect = server.url(&format!("/source/oauth/callback/{SLUG}/"));
-        let sim = EntraSim::start(fixtures::standard_directory_with_redirect(&redirect)).expect("simulator starts");
+        let sim =
+            EntraSim::start(fixtures::standard_directory_with_redirect(&redirect)).expect("simulator starts");
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -69,7 +70,10 @@ impl EntraEnv {
     /// An admin API call; returns (status, JSON body or Null).
     pub async fn api(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
         let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
-        let mut req = self.http.request(method, self.server.url(path)).bearer_auth(TestApp::ADMIN_TOKEN);
+        let mut req = self
+            .http
+            .request(method, self.server.url(path))
+            .bearer_auth(TestApp::ADMIN_TOKEN);
         if let Some(body) = body {
             req = req.json(&body);
         }
@@ -96,7 +100,13 @@ impl EntraEnv {
 
     /// Events with `action`, newest first.
     pub async fn events(&self, action: &str) -> Vec<Value> {
-        let (_, body) = self.api("GET", &format!("/api/v3/events/events/?action={action}&page_size=100"), None).await;
+        let (_, body) = self
+            .api(
+                "GET",
+                &format!("/api/v3/events/events/?action={action}&page_size=100"),
+                None,
+            )
+            .await;
         body["results"].as_array().cloned().unwrap_or_default()
     }
 }
@@ -119,7 +129,13 @@ impl Login {
 
     #[track_caller]
     pub fn assert_logged_in(&self) {
-        assert!(self.logged_in(), "not logged in: {} {:?}\n{}", self.status, self.trail, self.body);
+        assert!(
+            self.logged_in(),
+            "not logged in: {} {:?}\n{}",
+            self.status,
+            self.trail,
+            self.body
+        );
     }
 }
 
@@ -139,7 +155,12 @@ impl Browserless {
     pub async fn get(&mut self, url: &str) -> reqwest::Response {
         let mut req = self.http.get(url);
         if self.is_gatehouse(url) && !self.cookies.is_empty() {
-            let header = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
+            let header = self
+                .cookies
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("; ");
             req = req.header(COOKIE, header);
         }
         let res = req.send().await.expect("request");
@@ -161,14 +182,27 @@ impl Browserless {
 
     /// Follows redirects from `start` (absolute or a Gatehouse path) until a page.
     pub async fn visit(&mut self, start: &str) -> Login {
-        let mut url = if start.starts_with("http") { start.to_owned() } else { format!("{}{start}", self.base) };
+        let mut url = if start.starts_with("http") {
+            start.to_owned()
+        } else {
+            format!("{}{start}", self.base)
+        };
         let mut trail = Vec::new();
         for _ in 0..15 {
             let res = self.get(&url).await;
             let status = res.status().as_u16();
             if (300..400).contains(&status) {
-                let location = res.headers().get(LOCATION).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
-                url = if location.starts_with("http") { location } else { format!("{}{location}", self.base) };
+                let location = res
+                    .headers()
+                    .get(LOCATION)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_owned();
+                url = if location.starts_with("http") {
+                    location
+                } else {
+                    format!("{}{location}", self.base)
+                };
                 trail.push(url.clone());
                 continue;
             }

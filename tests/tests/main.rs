@@ -1,6 +1,7 @@
 //! End-to-end tests of Gatehouse through its real HTTP interface, on SQLite and PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod browser;
 mod browser_harness;
 mod entra;
 mod flows;

@@ -3,7 +3,11 @@
 
 mod groups;
 mod login;
-mod negative;
+mod mappings;
+mod matching;
+pub mod negative;
+mod source_api;
+mod source_stage;
 
 /// Defines `sqlite` and `postgres` cases of an async test taking an [`EntraEnv`] built with the
 /// given source adjustment.

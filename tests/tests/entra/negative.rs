@@ -13,7 +13,11 @@ pub async fn snapshot(env: &EntraEnv) -> Vec<i64> {
         "/api/v3/sources/user_connections/oauth/?page_size=1",
         "/api/v3/sources/group_connections/oauth/?page_size=1",
     ] {
-        counts.push(env.api("GET", path, None).await.1["pagination"]["count"].as_i64().unwrap());
+        counts.push(
+            env.api("GET", path, None).await.1["pagination"]["count"]
+                .as_i64()
+                .unwrap(),
+        );
     }
     let sessions = env
         .server
@@ -21,7 +25,11 @@ pub async fn snapshot(env: &EntraEnv) -> Vec<i64> {
         .db
         .run(|conn| {
             use diesel::prelude::*;
-            Ok::<_, gatehouse::db::StoreError>(gatehouse::db::schema::sessions::table.count().get_result::<i64>(conn)?)
+            Ok::<_, gatehouse::db::StoreError>(
+                gatehouse::db::schema::sessions::table
+                    .count()
+                    .get_result::<i64>(conn)?,
+            )
         })
         .await
         .unwrap();
@@ -35,12 +43,33 @@ async fn fails(env: &EntraEnv, login_hint: Option<&str>, expect: &str, status: u
     let events_before = env.events("login_failed").await.len();
     let login = env.login(login_hint).await;
     assert_eq!(login.status, status, "{}\n{:?}", login.body, login.trail);
-    assert!(login.body.contains("Sign-in with Entra ID failed"), "{}", login.body);
-    assert!(login.body.contains(expect), "expected “{expect}” in:\n{}", login.body);
-    assert!(login.body.contains("flows&#x2F;-&#x2F;default&#x2F;authentication"), "a way back to the login page");
+    assert!(
+        login.body.contains("Sign-in with Entra ID failed"),
+        "{}",
+        login.body
+    );
+    assert!(
+        login.body.contains(expect),
+        "expected “{expect}” in:\n{}",
+        login.body
+    );
+    assert!(
+        login
+            .body
+            .contains("flows&#x2F;-&#x2F;default&#x2F;authentication"),
+        "a way back to the login page"
+    );
     assert!(!login.body.contains("panicked") && login.status != 500);
-    assert_eq!(snapshot(env).await, before, "a failed login left something behind");
-    assert_eq!(env.events("login_failed").await.len(), events_before + 1, "the failure is in the event log");
+    assert_eq!(
+        snapshot(env).await,
+        before,
+        "a failed login left something behind"
+    );
+    assert_eq!(
+        env.events("login_failed").await.len(),
+        events_before + 1,
+        "the failure is in the event log"
+    );
 }
 
 crate::entra_test!(id_token_problems_are_refused, |_source| {}, |env| {
@@ -75,7 +104,13 @@ crate::entra_test!(token_endpoint_errors_are_shown, |_source| {}, |env| {
     fails(&env, None, "AADSTS70008", 400).await;
     env.sim.with_faults(|f| f.expire_codes = false);
     // A wrong secret configured on the source: the simulator answers AADSTS7000215 itself.
-    let (status, _) = env.api("PATCH", "/api/v3/sources/oauth/entra-id/", Some(json!({"consumer_secret": "not-the-secret"}))).await;
+    let (status, _) = env
+        .api(
+            "PATCH",
+            "/api/v3/sources/oauth/entra-id/",
+            Some(json!({"consumer_secret": "not-the-secret"})),
+        )
+        .await;
     assert_eq!(status, 200);
     fails(&env, None, "AADSTS7000215", 400).await;
 });
@@ -94,7 +129,14 @@ crate::entra_test!(idp_errors_are_readable, |_source| {}, |env| {
 crate::entra_test!(graph_failures, |_source| {}, |env| {
     // /me failing fails the login.
     for status in [401u16, 403, 500] {
-        env.sim.with_faults(|f| f.graph = vec![GraphFault { target: GraphTarget::Me, status, retry_after_secs: None, times: 1 }]);
+        env.sim.with_faults(|f| {
+            f.graph = vec![GraphFault {
+                target: GraphTarget::Me,
+                status,
+                retry_after_secs: None,
+                times: 1,
+            }]
+        });
         fails(&env, None, "profile could not be fetched", 400).await;
     }
     // A group fetch failure keeps memberships (default `on_group_error: keep`) and is recorded.
@@ -105,29 +147,66 @@ crate::entra_test!(graph_failures, |_source| {}, |env| {
     let groups_before = browser.me().await["user"]["groups"].as_array().unwrap().len();
     assert!(groups_before > 0);
     for status in [401u16, 403, 500] {
-        env.sim.with_faults(|f| f.graph = vec![GraphFault { target: GraphTarget::Groups, status, retry_after_secs: None, times: 1 }]);
+        env.sim.with_faults(|f| {
+            f.graph = vec![GraphFault {
+                target: GraphTarget::Groups,
+                status,
+                retry_after_secs: None,
+                times: 1,
+            }]
+        });
         let login = env.login(None).await;
         login.assert_logged_in();
         let mut browser = login.browser;
-        assert_eq!(browser.me().await["user"]["groups"].as_array().unwrap().len(), groups_before, "memberships kept");
+        assert_eq!(
+            browser.me().await["user"]["groups"].as_array().unwrap().len(),
+            groups_before,
+            "memberships kept"
+        );
     }
     assert_eq!(env.events("source_group_sync_failed").await.len(), 3);
     // 429 then success, within the budget.
-    env.sim.with_faults(|f| f.graph = vec![GraphFault { target: GraphTarget::Groups, status: 429, retry_after_secs: Some(1), times: 1 }]);
+    env.sim.with_faults(|f| {
+        f.graph = vec![GraphFault {
+            target: GraphTarget::Groups,
+            status: 429,
+            retry_after_secs: Some(1),
+            times: 1,
+        }]
+    });
     let login = env.login(None).await;
     login.assert_logged_in();
-    assert_eq!(env.events("source_group_sync_failed").await.len(), 3, "the retry succeeded");
+    assert_eq!(
+        env.events("source_group_sync_failed").await.len(),
+        3,
+        "the retry succeeded"
+    );
     // With `on_group_error: deny`, a failed group fetch refuses the login.
-    let (status, body) = env.api("PATCH", "/api/v3/sources/oauth/entra-id/", Some(json!({"settings": {"tenant": CONTOSO, "on_group_error": "deny"}}))).await;
+    let (status, body) = env
+        .api(
+            "PATCH",
+            "/api/v3/sources/oauth/entra-id/",
+            Some(json!({"settings": {"tenant": CONTOSO, "on_group_error": "deny"}})),
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
-    env.sim.with_faults(|f| f.graph = vec![GraphFault { target: GraphTarget::Groups, status: 500, retry_after_secs: None, times: 1 }]);
+    env.sim.with_faults(|f| {
+        f.graph = vec![GraphFault {
+            target: GraphTarget::Groups,
+            status: 500,
+            retry_after_secs: None,
+            times: 1,
+        }]
+    });
     fails(&env, None, "group memberships could not be read", 502).await;
 });
 
 crate::entra_test!(state_must_be_genuine_fresh_and_single_use, |_source| {}, |env| {
     // Start a login and catch the callback URL instead of following it.
     let mut browser = env.browser();
-    let to_sim = browser.get(&env.server.url("/source/oauth/login/entra-id/")).await;
+    let to_sim = browser
+        .get(&env.server.url("/source/oauth/login/entra-id/"))
+        .await;
     assert_eq!(to_sim.status(), 302);
     let authorize = to_sim.headers()["location"].to_str().unwrap().to_owned();
     let back = browser.get(&authorize).await;
@@ -151,7 +230,9 @@ crate::entra_test!(state_must_be_genuine_fresh_and_single_use, |_source| {}, |en
 
     // Replay after success.
     let mut browser = env.browser();
-    let to_sim = browser.get(&env.server.url("/source/oauth/login/entra-id/")).await;
+    let to_sim = browser
+        .get(&env.server.url("/source/oauth/login/entra-id/"))
+        .await;
     let back = browser.get(to_sim.headers()["location"].to_str().unwrap()).await;
     let callback = back.headers()["location"].to_str().unwrap().to_owned();
     browser.visit(&callback).await.assert_logged_in();
@@ -160,7 +241,9 @@ crate::entra_test!(state_must_be_genuine_fresh_and_single_use, |_source| {}, |en
 
     // Expired state.
     let mut browser = env.browser();
-    let to_sim = browser.get(&env.server.url("/source/oauth/login/entra-id/")).await;
+    let to_sim = browser
+        .get(&env.server.url("/source/oauth/login/entra-id/"))
+        .await;
     let back = browser.get(to_sim.headers()["location"].to_str().unwrap()).await;
     let callback = back.headers()["location"].to_str().unwrap().to_owned();
     env.server
@@ -178,7 +261,12 @@ crate::entra_test!(state_must_be_genuine_fresh_and_single_use, |_source| {}, |en
         .unwrap();
     let res = browser.visit(&callback).await;
     assert_eq!(res.status, 400);
-    assert!(env.events("login_failed").await.iter().all(|e| e["context"]["reason"] == "state"));
+    assert!(
+        env.events("login_failed")
+            .await
+            .iter()
+            .all(|e| e["context"]["reason"] == "state")
+    );
 });
 
 crate::entra_test!(disabled_and_unknown_sources_are_404, |_source| {}, |env| {
@@ -187,11 +275,19 @@ crate::entra_test!(disabled_and_unknown_sources_are_404, |_source| {}, |env| {
     assert_eq!(res.status, 404);
     let res = browser.visit("/source/oauth/callback/nope/?code=x&state=y").await;
     assert_eq!(res.status, 404);
-    let (status, _) = env.api("PATCH", "/api/v3/sources/oauth/entra-id/", Some(json!({"enabled": false}))).await;
+    let (status, _) = env
+        .api(
+            "PATCH",
+            "/api/v3/sources/oauth/entra-id/",
+            Some(json!({"enabled": false})),
+        )
+        .await;
     assert_eq!(status, 200);
     let res = browser.visit("/source/oauth/login/entra-id/").await;
     assert_eq!(res.status, 404);
-    let res = browser.visit("/source/oauth/callback/entra-id/?code=x&state=y").await;
+    let res = browser
+        .visit("/source/oauth/callback/entra-id/?code=x&state=y")
+        .await;
     assert_eq!(res.status, 404);
     // The login page no longer offers it.
     let page = browser.visit("/if/flow/default-authentication-flow/").await;

@@ -77,6 +77,13 @@ impl Identification {
         errors: FieldErrors,
     ) -> Result<StageOutcome, FlowError> {
         let sources = db::sources::login_sources(ctx.conn, &settings.sources, settings.show_all_sources)?;
+        // A login through a source ends where this flow would have: carry `next` along.
+        let next = ctx.context.next.as_deref().map(|next| {
+            format!(
+                "?next={}",
+                url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
+            )
+        });
         let buttons: Vec<Value> = sources
             .iter()
             .map(|s| {
@@ -85,7 +92,7 @@ impl Identification {
                     "slug": s.slug,
                     "icon_url": s.icon_url(),
                     "promoted": s.promoted,
-                    "login_url": s.login_url(),
+                    "login_url": format!("{}{}", s.login_url(), next.as_deref().unwrap_or("")),
                 })
             })
             .collect();
