@@ -185,6 +185,7 @@ pub async fn serve(state: web::Data<AppState>) -> std::io::Result<()> {
     let server = HttpServer::new(move || build(server_state.clone()))
         .workers(workers)
         .bind(listen)?;
+    actix_web::rt::spawn(crate::maintenance::run(state.clone()));
     tracing::info!(
         %listen,
         external_url = %state.settings.external_url,

@@ -13,6 +13,7 @@ pub mod error;
 pub mod flows;
 pub mod health;
 pub mod http;
+pub mod maintenance;
 pub mod sessions;
 pub mod sources;
 pub mod telemetry;

@@ -55,6 +55,15 @@ pub struct Event<'a> {
 }
 
 pub fn insert(conn: &mut DbConn, event: &Event<'_>) -> Result<EventRow, StoreError> {
+    insert_at(conn, event, super::time::now())
+}
+
+/// [`insert`] with an explicit time (housekeeping runs on an injected clock).
+pub fn insert_at(
+    conn: &mut DbConn,
+    event: &Event<'_>,
+    created: NaiveDateTime,
+) -> Result<EventRow, StoreError> {
     let row = NewEvent {
         uuid: uuid::Uuid::new_v4().to_string(),
         action: event.action,
@@ -62,7 +71,7 @@ pub fn insert(conn: &mut DbConn, event: &Event<'_>) -> Result<EventRow, StoreErr
         user_json: event.user.as_ref().map(serde_json::to_string).transpose()?,
         context: serde_json::to_string(&event.context)?,
         client_ip: event.client_ip,
-        created: super::time::now(),
+        created,
     };
     Ok(diesel::insert_into(events::table)
         .values(&row)
@@ -156,4 +165,21 @@ pub fn list(
         .offset(page.offset())
         .load(conn)?;
     Ok((rows, total))
+}
+
+/// Whether an event `action` about source `slug` was recorded since `since`.
+pub fn recent_for_source(
+    conn: &mut DbConn,
+    action: &str,
+    slug: &str,
+    since: NaiveDateTime,
+) -> Result<bool, StoreError> {
+    let needle = format!("%\"source\":{}%", serde_json::Value::String(slug.to_owned()));
+    let count: i64 = events::table
+        .filter(events::action.eq(action))
+        .filter(events::created.ge(since))
+        .filter(events::context.like(needle))
+        .count()
+        .get_result(conn)?;
+    Ok(count > 0)
 }

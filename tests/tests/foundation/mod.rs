@@ -6,6 +6,7 @@ mod bootstrap;
 mod concurrency;
 mod events;
 mod groups;
+mod maintenance;
 mod openapi;
 mod storage;
 mod tokens;
