@@ -60,6 +60,39 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "Control: POST {0}/_sim/default-user, POST|DELETE {0}/_sim/faults, GET {0}/_sim/counters",
         sim.base_url()
     );
+    // The source, ready to paste (the callback URL's origin is where Gatehouse runs).
+    let gatehouse = args
+        .redirect_uri
+        .split("/source/oauth/callback/")
+        .next()
+        .unwrap_or("http://127.0.0.1:9000")
+        .to_owned();
+    let slug = args
+        .redirect_uri
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or("entra-id")
+        .to_owned();
+    let source = serde_json::json!({
+        "name": "Entra ID",
+        "slug": slug,
+        "provider_type": "entraid",
+        "consumer_key": fixtures::APP,
+        "consumer_secret": fixtures::APP_SECRET,
+        "additional_scopes": "https://graph.microsoft.com/GroupMember.Read.All",
+        "authorization_url": sim.authorize_url(t),
+        "access_token_url": sim.token_url(t),
+        "profile_url": sim.profile_url(),
+        "oidc_jwks_url": sim.jwks_url(t),
+        "settings": {"tenant": t},
+    });
+    println!();
+    println!("Create the source in Gatehouse (TOKEN = its GATEHOUSE_BOOTSTRAP_TOKEN):");
+    println!(
+        "  curl -X POST {gatehouse}/api/v3/sources/oauth/ -H \"Authorization: Bearer $TOKEN\" \\\n    -H 'Content-Type: application/json' -d '{source}'"
+    );
+    println!("then open {gatehouse}/ and click \"Sign in with Entra ID\".");
     tokio::signal::ctrl_c().await?;
     sim.stop();
     Ok(())
