@@ -169,3 +169,45 @@ both_backends! {
         assert_eq!(icon.header("content-type").as_deref(), Some("image/svg+xml"));
     }
 }
+
+both_backends! {
+    async fn the_bootstrap_superuser_logs_in_with_its_password(app) {
+        let _ = &app;
+        let admin = gatehouse_testkit::TestApp::start_with(app.backend, |s| {
+            s.bootstrap_password = Some("bootstrap-password-9".into());
+        })
+        .await
+        .unwrap();
+        let mut web = WebClient::new(&admin);
+        let res = log_in(&mut web, "admin", "bootstrap-password-9").await;
+        res.assert_status(302);
+        let me = web.get("/api/v3/core/users/me/").await.json();
+        assert_eq!(me["user"]["username"], "admin");
+        assert_eq!(me["user"]["is_superuser"], true);
+    }
+}
+
+both_backends! {
+    async fn cookies_are_secure_behind_https(app) {
+        let _ = &app;
+        let https = gatehouse_testkit::TestApp::start_with(app.backend, |s| {
+            s.external_url = "https://login.example.com/".parse().unwrap();
+        })
+        .await
+        .unwrap();
+        user_with_password(&https, "mallory", "correct horse battery").await;
+        let mut web = WebClient::new(&https);
+        let page = web.get(LOGIN).await;
+        let flow_cookie = page.header("set-cookie").unwrap();
+        assert!(flow_cookie.contains("Secure") && flow_cookie.contains("HttpOnly"), "{flow_cookie}");
+        let res = log_in(&mut web, "mallory", "correct horse battery").await;
+        let session = res
+            .headers
+            .get_all("set-cookie")
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with("gatehouse_session="))
+            .unwrap()
+            .to_owned();
+        assert!(session.contains("Secure"), "{session}");
+    }
+}
