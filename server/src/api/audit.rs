@@ -51,3 +51,33 @@ pub fn record_change(
     )?;
     Ok(())
 }
+
+/// A DELETE endpoint's body: load the object (and refuse if it may not go), delete it and record
+/// `model_deleted`, in one transaction; answers 204.
+pub async fn delete_audited<R, Load, Delete, Model>(
+    state: &crate::app::AppState,
+    caller: Caller,
+    client: ClientInfo,
+    load: Load,
+    delete: Delete,
+    model: Model,
+) -> Result<actix_web::HttpResponse, crate::error::ApiError>
+where
+    R: Send + 'static,
+    Load: FnOnce(&mut DbConn) -> Result<R, crate::error::ApiError> + Send + 'static,
+    Delete: FnOnce(&mut DbConn, &R) -> Result<(), StoreError> + Send + 'static,
+    Model: FnOnce(&R) -> ModelRef + Send + 'static,
+{
+    state
+        .db
+        .run(move |conn| {
+            crate::db::write_tx(conn, |conn| {
+                let row = load(conn)?;
+                delete(conn, &row)?;
+                record_change(conn, "model_deleted", &caller, &client, &model(&row), &[])?;
+                Ok::<_, crate::error::ApiError>(())
+            })
+        })
+        .await?;
+    Ok(actix_web::HttpResponse::NoContent().finish())
+}

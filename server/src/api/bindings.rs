@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
-use super::audit::{ModelRef, record_change};
+use super::audit::{ModelRef, delete_audited, record_change};
 use super::auth::Caller;
 use super::list::{ListParams, Paginated};
 use crate::app::AppState;
@@ -341,16 +341,13 @@ pub async fn destroy(
 ) -> Result<HttpResponse, ApiError> {
     caller.require_superuser()?;
     let uuid = binding_uuid(&pk)?;
-    state
-        .db
-        .run(move |conn| {
-            write_tx(conn, |conn| {
-                let row = load(conn, &uuid)?;
-                db::flows::delete_binding(conn, row.id)?;
-                record_change(conn, "model_deleted", &caller, &client, &model(&row), &[])?;
-                Ok::<_, ApiError>(())
-            })
-        })
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
+    delete_audited(
+        &state,
+        caller,
+        client,
+        move |conn| load(conn, &uuid),
+        |conn, row| db::flows::delete_binding(conn, row.id),
+        model,
+    )
+    .await
 }

@@ -8,12 +8,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
-use super::audit::{ModelRef, record_change};
+use super::audit::{ModelRef, delete_audited};
 use super::auth::Caller;
 use super::list::{ListParams, Paginated, int_filter};
 use crate::app::AppState;
 use crate::db::connections::{ConnectionFilter, GroupConnectionRow, UserConnectionRow};
-use crate::db::{self, StoreError, time, write_tx};
+use crate::db::{self, StoreError, time};
 use crate::error::ApiError;
 use crate::http::client::ClientInfo;
 
@@ -168,23 +168,19 @@ pub async fn user_destroy(
 ) -> Result<HttpResponse, ApiError> {
     caller.require_superuser()?;
     let id = pk.into_inner();
-    state
-        .db
-        .run(move |conn| {
-            write_tx(conn, |conn| {
-                let (row, _, slug) = db::connections::user_connection_by_id(conn, id).map_err(not_found)?;
-                db::connections::delete_user_connection(conn, id)?;
-                let model = ModelRef {
-                    model_name: "user_source_connection",
-                    pk: json!(id),
-                    name: format!("{slug}:{}", row.identifier),
-                };
-                record_change(conn, "model_deleted", &caller, &client, &model, &[])?;
-                Ok::<_, ApiError>(())
-            })
-        })
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
+    delete_audited(
+        &state,
+        caller,
+        client,
+        move |conn| db::connections::user_connection_by_id(conn, id).map_err(not_found),
+        |conn, (row, _, _)| db::connections::delete_user_connection(conn, row.id),
+        |(row, _, slug)| ModelRef {
+            model_name: "user_source_connection",
+            pk: json!(row.id),
+            name: format!("{slug}:{}", row.identifier),
+        },
+    )
+    .await
 }
 
 #[utoipa::path(
@@ -260,22 +256,17 @@ pub async fn group_destroy(
 ) -> Result<HttpResponse, ApiError> {
     caller.require_superuser()?;
     let id = pk.into_inner();
-    state
-        .db
-        .run(move |conn| {
-            write_tx(conn, |conn| {
-                let (row, _, slug, _) =
-                    db::connections::group_connection_by_id(conn, id).map_err(not_found)?;
-                db::connections::delete_group_connection(conn, id)?;
-                let model = ModelRef {
-                    model_name: "group_source_connection",
-                    pk: json!(id),
-                    name: format!("{slug}:{}", row.identifier),
-                };
-                record_change(conn, "model_deleted", &caller, &client, &model, &[])?;
-                Ok::<_, ApiError>(())
-            })
-        })
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
+    delete_audited(
+        &state,
+        caller,
+        client,
+        move |conn| db::connections::group_connection_by_id(conn, id).map_err(not_found),
+        |conn, (row, _, _, _)| db::connections::delete_group_connection(conn, row.id),
+        |(row, _, slug, _)| ModelRef {
+            model_name: "group_source_connection",
+            pk: json!(row.id),
+            name: format!("{slug}:{}", row.identifier),
+        },
+    )
+    .await
 }

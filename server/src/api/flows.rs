@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use utoipa::{IntoParams, ToSchema};
 
-use super::audit::{ModelRef, record_change};
+use super::audit::{ModelRef, delete_audited, record_change};
 use super::auth::Caller;
 use super::list::{ListParams, Paginated};
 use crate::app::AppState;
@@ -344,18 +344,15 @@ pub async fn destroy(
 ) -> Result<HttpResponse, ApiError> {
     caller.require_superuser()?;
     let slug = slug.into_inner();
-    state
-        .db
-        .run(move |conn| {
-            write_tx(conn, |conn| {
-                let row = db::flows::flow_by_slug(conn, &slug).map_err(not_found)?;
-                db::flows::delete_flow(conn, row.id)?;
-                record_change(conn, "model_deleted", &caller, &client, &model(&row), &[])?;
-                Ok::<_, ApiError>(())
-            })
-        })
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
+    delete_audited(
+        &state,
+        caller,
+        client,
+        move |conn| db::flows::flow_by_slug(conn, &slug).map_err(not_found),
+        |conn, row| db::flows::delete_flow(conn, row.id),
+        model,
+    )
+    .await
 }
 
 /// A step as JSON: the challenge, a redirect or an access-denied answer; problems are 4xx.

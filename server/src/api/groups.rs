@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
 
-use super::audit::{ModelRef, record_change};
+use super::audit::{ModelRef, delete_audited, record_change};
 use super::auth::Caller;
 use super::list::{ListParams, Paginated, bool_filter, int_filter};
 use crate::app::AppState;
@@ -384,18 +384,15 @@ pub async fn destroy(
 ) -> Result<HttpResponse, ApiError> {
     caller.require_superuser()?;
     let uuid = group_uuid(&pk)?;
-    state
-        .db
-        .run(move |conn| {
-            write_tx(conn, |conn| {
-                let row = db::groups::get_by_uuid(conn, &uuid).map_err(not_found)?;
-                db::groups::delete(conn, row.id())?;
-                record_change(conn, "model_deleted", &caller, &client, &model(&row), &[])?;
-                Ok::<_, ApiError>(())
-            })
-        })
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
+    delete_audited(
+        &state,
+        caller,
+        client,
+        move |conn| db::groups::get_by_uuid(conn, &uuid).map_err(not_found),
+        |conn, row| db::groups::delete(conn, row.id()),
+        model,
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

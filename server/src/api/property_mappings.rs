@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
 
-use super::audit::{ModelRef, record_change};
+use super::audit::{ModelRef, delete_audited, record_change};
 use super::auth::Caller;
 use super::list::{ListParams, Paginated, bool_filter};
 use crate::app::AppState;
@@ -377,26 +377,26 @@ pub async fn destroy(
 ) -> Result<HttpResponse, ApiError> {
     caller.require_superuser()?;
     let uuid = mapping_uuid(&pk)?;
-    state
-        .db
-        .run(move |conn| {
-            write_tx(conn, |conn| {
-                let row = load(conn, &uuid)?;
-                editable(&row)?;
-                let users = db::property_mappings::used_by(conn, row.id)?;
-                if !users.is_empty() {
-                    return Err(ApiError::BadRequest(format!(
-                        "This mapping is used by: {}. Remove it from those sources first.",
-                        users.join(", ")
-                    )));
-                }
-                db::property_mappings::delete(conn, row.id)?;
-                record_change(conn, "model_deleted", &caller, &client, &model(&row), &[])?;
-                Ok(())
-            })
-        })
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
+    delete_audited(
+        &state,
+        caller,
+        client,
+        move |conn| {
+            let row = load(conn, &uuid)?;
+            editable(&row)?;
+            let users = db::property_mappings::used_by(conn, row.id)?;
+            if !users.is_empty() {
+                return Err(ApiError::BadRequest(format!(
+                    "This mapping is used by: {}. Remove it from those sources first.",
+                    users.join(", ")
+                )));
+            }
+            Ok(row)
+        },
+        |conn, row| db::property_mappings::delete(conn, row.id),
+        model,
+    )
+    .await
 }
 
 /// Body of the dry run.

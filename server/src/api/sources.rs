@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
 
-use super::audit::{ModelRef, record_change};
+use super::audit::{ModelRef, delete_audited, record_change};
 use super::auth::Caller;
 use super::list::{ListParams, Paginated, bool_filter};
 use crate::app::AppState;
@@ -821,18 +821,15 @@ pub async fn destroy(
 ) -> Result<HttpResponse, ApiError> {
     caller.require_superuser()?;
     let slug = slug.into_inner();
-    state
-        .db
-        .run(move |conn| {
-            write_tx(conn, |conn| {
-                let row = db::sources::by_slug(conn, &slug).map_err(not_found)?;
-                db::sources::delete(conn, row.id)?;
-                record_change(conn, "model_deleted", &caller, &client, &model(&row), &[])?;
-                Ok::<_, ApiError>(())
-            })
-        })
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
+    delete_audited(
+        &state,
+        caller,
+        client,
+        move |conn| db::sources::by_slug(conn, &slug).map_err(not_found),
+        |conn, row| db::sources::delete(conn, row.id),
+        model,
+    )
+    .await
 }
 
 #[derive(Debug, Serialize, ToSchema)]

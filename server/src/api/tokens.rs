@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
-use super::audit::{ModelRef, record_change};
+use super::audit::{ModelRef, delete_audited, record_change};
 use super::auth::Caller;
 use super::list::{ListParams, Paginated, int_filter};
 use crate::app::AppState;
@@ -419,16 +419,14 @@ pub async fn destroy(
     identifier: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let identifier = identifier.into_inner();
-    state
-        .db
-        .run(move |conn| {
-            write_tx(conn, |conn| {
-                let row = visible(conn, &caller, &identifier)?;
-                db::tokens::delete(conn, row.id)?;
-                record_change(conn, "model_deleted", &caller, &client, &model(&row), &[])?;
-                Ok::<_, ApiError>(())
-            })
-        })
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
+    let viewer = caller.clone();
+    delete_audited(
+        &state,
+        caller,
+        client,
+        move |conn| visible(conn, &viewer, &identifier),
+        |conn, row| db::tokens::delete(conn, row.id),
+        model,
+    )
+    .await
 }

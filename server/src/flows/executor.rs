@@ -221,12 +221,6 @@ fn persist(
     }
 }
 
-/// Everything [`show`] and [`submit`] need from the app.
-#[derive(Debug, Clone, Copy)]
-pub struct Env<'a> {
-    pub flow: FlowEnv<'a>,
-}
-
 /// Starts a flow or shows where the browser's flow stands (GET).
 pub fn show(conn: &mut DbConn, env: FlowEnv<'_>, request: Request<'_>) -> Result<Step, StoreError> {
     let flow = match db::flows::flow_by_slug(conn, request.slug) {
