@@ -59,6 +59,8 @@ pub struct RawConfig {
     pub trust_forwarded_headers: bool,
     /// A folder whose template files replace the embedded ones by name.
     pub templates_dir: Option<PathBuf>,
+    /// Upstream (source) logins one client IP may start per minute; 0 turns the limit off.
+    pub login_starts_per_minute: u32,
     /// Limits for property-mapping scripts (`[mappings]`; see docs/mappings.md).
     pub mappings: gatehouse_mappings::Limits,
 }
@@ -81,6 +83,7 @@ impl Default for RawConfig {
             workers: 0,
             trust_forwarded_headers: false,
             templates_dir: None,
+            login_starts_per_minute: 60,
             mappings: gatehouse_mappings::Limits::default(),
         }
     }
@@ -160,6 +163,7 @@ pub struct Settings {
     pub workers: usize,
     pub trust_forwarded_headers: bool,
     pub templates_dir: Option<PathBuf>,
+    pub login_starts_per_minute: u32,
     pub mappings: gatehouse_mappings::Limits,
 }
 
@@ -208,6 +212,7 @@ impl Settings {
             "workers": self.workers,
             "trust_forwarded_headers": self.trust_forwarded_headers,
             "templates_dir": self.templates_dir.as_ref().map(|p| p.display().to_string()),
+            "login_starts_per_minute": self.login_starts_per_minute,
             "mappings": self.mappings,
         })
     }
@@ -394,6 +399,7 @@ pub fn validate(raw: RawConfig) -> Result<Settings, ConfigError> {
         workers,
         trust_forwarded_headers: raw.trust_forwarded_headers,
         templates_dir: raw.templates_dir,
+        login_starts_per_minute: raw.login_starts_per_minute,
         mappings: raw.mappings,
     })
 }

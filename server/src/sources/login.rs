@@ -116,6 +116,10 @@ pub async fn login(
         },
     };
     let flow_token = cookies::read(&req, FLOW_COOKIE);
+    let client_ip = crate::http::client::ClientInfo::of(&req).ip.unwrap_or_default();
+    // Each start stores a state row, so an unthrottled loop of clicks would be a cheap way to
+    // fill the table: starts are limited per client IP (`login_starts_per_minute`).
+    let limit = i32::try_from(state.settings.login_starts_per_minute).unwrap_or(i32::MAX);
     let verifier = match state.keys.encrypt(
         redirect.pkce_verifier.as_bytes(),
         &format!("oauth_state:{}", redirect.state),
@@ -147,6 +151,16 @@ pub async fn login(
     let stored = state
         .db
         .run(move |conn| {
+            if limit > 0
+                && db::rate_limits::hit(
+                    conn,
+                    &format!("source_login:ip:{client_ip}"),
+                    Duration::minutes(1),
+                    time::now(),
+                )? > limit
+            {
+                return Ok(false);
+            }
             let mut row = row;
             // A flow waiting at a source stage for this source resumes after the source's flow.
             if let Some(token) = flow_token {
@@ -163,11 +177,21 @@ pub async fn login(
                     row.resume_flow_hash = Some(hash);
                 }
             }
-            db::oauth_states::insert(conn, &row)
+            db::oauth_states::insert(conn, &row)?;
+            Ok::<_, StoreError>(true)
         })
         .await;
-    if let Err(error) = stored {
-        return crate::web::pages::flow::unavailable(&state, &error);
+    match stored {
+        Ok(true) => {}
+        Ok(false) => {
+            return failure_page(
+                &state,
+                StatusCode::TOO_MANY_REQUESTS,
+                &source.name,
+                "Too many sign-in attempts from your network. Wait a minute and try again.",
+            );
+        }
+        Err(error) => return crate::web::pages::flow::unavailable(&state, &error),
     }
     let mut response = HttpResponse::Found()
         .insert_header(("Location", redirect.url))

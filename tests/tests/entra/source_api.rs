@@ -183,3 +183,26 @@ crate::entra_test!(connections_can_be_listed_and_removed, |_source| {}, |env| {
     assert_eq!(login.status, 400);
     let _ = TestApp::ADMIN_TOKEN;
 });
+
+both_backends! {
+    async fn login_starts_are_rate_limited_per_ip(app) {
+        let _ = &app;
+        let app = gatehouse_testkit::TestApp::start_with(app.backend, |s| s.login_starts_per_minute = 2).await.unwrap();
+        app.post(
+            "/api/v3/sources/oauth/",
+            json!({"name": "Entra", "slug": "entra", "provider_type": "entraid", "consumer_key": "00001111-aaaa-2222-bbbb-3333cccc4444",
+                   "consumer_secret": "s", "settings": {"tenant": "contoso.onmicrosoft.com"}}),
+        )
+        .await
+        .assert_status(201);
+        let mut web = gatehouse_testkit::web::WebClient::new(&app);
+        for _ in 0..2 {
+            let res = web.get("/source/oauth/login/entra/").await;
+            res.assert_status(302);
+            assert!(res.header("location").unwrap().starts_with("https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/authorize?"));
+        }
+        let res = web.get("/source/oauth/login/entra/").await;
+        res.assert_status(429);
+        assert!(res.text().contains("Too many sign-in attempts"));
+    }
+}
