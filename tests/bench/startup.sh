@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Startup to ready (first 200 from /-/health/ready/) and idle RSS of the release binary, on the
 # embedded SQLite default. Run from an empty folder: it creates ./data there.
-#   cargo build --release -p gatehouse && (mkdir -p /tmp/startup && cd /tmp/startup && BIN=$PWD/target/release/gatehouse bash $PWD/tests/bench/startup.sh)
-BIN=${BIN:-/work/main/target/release/gatehouse}
+#   cargo build --release -p gatehouse && mkdir -p /tmp/startup && (cd /tmp/startup && bash "$OLDPWD/tests/bench/startup.sh")
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BIN=${BIN:-$ROOT/target/release/gatehouse}
 PORT=${PORT:-9311}
 measure() {
   local start=$(date +%s%N)
