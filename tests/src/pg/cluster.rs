@@ -220,6 +220,26 @@ pub(crate) fn tail(text: &str, lines: usize) -> String {
     all[all.len().saturating_sub(lines)..].join("\n")
 }
 
+/// `/dev/shm` when it is there with room to spare: PostgreSQL creates ~300 files per database,
+/// and on tmpfs a `CREATE DATABASE` takes ~20 ms instead of 40-300 ms on this machine's ext4.
+pub(crate) fn fast_dir() -> Option<&'static Path> {
+    static FAST: OnceLock<Option<PathBuf>> = OnceLock::new();
+    FAST.get_or_init(|| {
+        let shm = PathBuf::from("/dev/shm");
+        let out = Command::new("df")
+            .arg("-Pk")
+            .arg(&shm)
+            .stderr(Stdio::null())
+            .output()
+            .ok()?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        let available_kib: u64 = text.lines().nth(1)?.split_whitespace().nth(3)?.parse().ok()?;
+        // A container's default 64 MiB /dev/shm is too small for a cluster and its databases.
+        (out.status.success() && available_kib >= 1024 * 1024).then_some(shm)
+    })
+    .as_deref()
+}
+
 /// A port nobody listens on right now (PostgreSQL binds it a moment later; start retries on a clash).
 pub(crate) fn free_port() -> Result<u16, PgError> {
     let listener = TcpListener::bind("127.0.0.1:0")

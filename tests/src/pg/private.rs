@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use super::PgError;
-use super::cluster::{ClusterFiles, Tools, tools};
+use super::cluster::{ClusterFiles, Tools, fast_dir, tools};
 
 /// Arguments: owner-pid temp-dir stop-command…  If the test process dies without running `Drop`
 /// (killed by a timeout), stop the cluster and delete its files; exits once `Drop` removed them.
@@ -53,9 +53,10 @@ impl PrivateCluster {
             Err(e) if e.is_unavailable() => return Ok(None),
             Err(e) => return Err(e),
         };
+        let base = fast_dir().map_or_else(std::env::temp_dir, Path::to_path_buf);
         let dir = tempfile::Builder::new()
             .prefix("gatehouse-pg-")
-            .tempdir()
+            .tempdir_in(base)
             .map_err(|e| PgError::failed(format!("cannot create a temp dir: {e}")))?;
         let unique = dir.path().file_name().unwrap_or_default().to_string_lossy();
         let files = ClusterFiles::new(dir.path().join("cluster"), &format!("{unique}-sock"));

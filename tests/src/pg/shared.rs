@@ -1,11 +1,13 @@
 //! The cluster shared by every test process of a run, kept in `<target>/gatehouse-test-pg/`:
 //!
 //! - `lock`: `flock`ed (std `File::lock`) around find-or-start, and by the watchdog around stopping;
-//! - `state`: `instance=`, `port=`, `sock=` of the running cluster; absent when none runs;
+//! - `state`: `instance=`, `port=`, `root=`, `sock=` of the running cluster; absent when none runs;
 //! - `lease`: its mtime is touched by every `fresh_database()` and every 10 s while a
-//!   `TestDatabase` is alive; the watchdog stops the cluster and deletes `cluster/` once it is
+//!   `TestDatabase` is alive; the watchdog stops the cluster and deletes its files once it is
 //!   older than [`LEASE_SECS`];
-//! - `cluster/`: data directory, server log and (if the path is short enough) the socket directory.
+//! - the cluster itself (data directory, server log, socket directory) lives in
+//!   `/dev/shm/gatehouse-test-pg-<hash of this directory>` when tmpfs has room (see
+//!   [`fast_dir`]), else in `cluster/` here.
 
 use std::fs::{self, File};
 use std::os::unix::fs::PermissionsExt;
@@ -17,7 +19,7 @@ use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
 use super::PgError;
-use super::cluster::{ClusterFiles, Tools, tools};
+use super::cluster::{ClusterFiles, Tools, fast_dir, tools};
 
 const DIR_NAME: &str = "gatehouse-test-pg";
 /// Idle time after which the watchdog stops the shared cluster.
@@ -42,10 +44,11 @@ while sleep 5; do
   exec 9>>"$dir/lock"
   flock -w 60 9 || { exec 9>&-; continue; }
   if [ "$(current)" = "$inst" ] && [ "$(idle)" -gt "$lease" ]; then
+    root=$(sed -n 's/^root=//p' "$dir/state")
     sock=$(sed -n 's/^sock=//p' "$dir/state")
     rm -f "$dir/state"
     "$@"
-    rm -rf "$dir/cluster"
+    [ -n "$root" ] && rm -rf "$root"
     [ -n "$sock" ] && rm -rf "$sock"
     exit 0
   fi
@@ -56,7 +59,7 @@ done
 struct State {
     instance: String,
     port: u16,
-    sock: PathBuf,
+    files: ClusterFiles,
 }
 
 /// Finds the running shared cluster or starts one; returns its admin URL.
@@ -68,20 +71,20 @@ pub(crate) fn admin_url() -> Result<String, PgError> {
         .map_err(|e| PgError::failed(format!("create {}: {e}", dir.display())))?;
     let _lock = lock(&dir.join("lock"))?;
     touch(&dir.join("lease"));
-    let files = ClusterFiles::new(dir.join("cluster"), &socket_fallback_name(&dir));
     let state = match read_state(&dir) {
-        Some(state) if is_alive(&files, &state) => state,
+        Some(state) if is_alive(&state) => state,
         stale => {
-            if stale.is_some() {
+            if let Some(stale) = stale {
                 eprintln!(
                     "gatehouse-testkit: shared PostgreSQL in {} is not running; restarting",
-                    dir.display()
+                    stale.files.root.display()
                 );
+                clear(tools, &stale.files);
             }
-            start(tools, &dir, &files)?
+            start(tools, &dir)?
         }
     };
-    ensure_watchdog(tools, &dir, &files, &state.instance);
+    ensure_watchdog(tools, &dir, &state);
     start_keepalive(dir.join("lease"));
     Ok(format!("postgres://postgres@127.0.0.1:{}/postgres", state.port))
 }
@@ -100,8 +103,9 @@ fn shared_dir() -> PathBuf {
     target.join(DIR_NAME)
 }
 
-/// Socket directory name under /tmp for a target path too long for a unix socket.
-fn socket_fallback_name(dir: &Path) -> String {
+/// A name unique to this shared directory, for the cluster's files outside it (tmpfs, or /tmp
+/// for a socket directory when the path here is too long for a unix socket).
+fn outside_name(dir: &Path) -> String {
     use std::hash::{DefaultHasher, Hash, Hasher};
     let mut hasher = DefaultHasher::new();
     dir.hash(&mut hasher);
@@ -148,13 +152,16 @@ fn read_state(dir: &Path) -> Option<State> {
     Some(State {
         instance: field("instance")?.to_string(),
         port: field("port")?.parse().ok()?,
-        sock: PathBuf::from(field("sock")?),
+        files: ClusterFiles {
+            root: PathBuf::from(field("root")?),
+            sock: PathBuf::from(field("sock")?),
+        },
     })
 }
 
 /// Our postmaster is alive and its port answers.
-fn is_alive(files: &ClusterFiles, state: &State) -> bool {
-    files.running_pid().is_some()
+fn is_alive(state: &State) -> bool {
+    state.files.running_pid().is_some()
         && std::net::TcpStream::connect_timeout(
             &std::net::SocketAddr::from(([127, 0, 0, 1], state.port)),
             Duration::from_secs(2),
@@ -162,13 +169,28 @@ fn is_alive(files: &ClusterFiles, state: &State) -> bool {
         .is_ok()
 }
 
-/// Clears whatever a dead or half-dead previous cluster left and starts a new one.
-fn start(tools: &Tools, dir: &Path, files: &ClusterFiles) -> Result<State, PgError> {
-    let _ = fs::remove_file(dir.join("state"));
+/// Stops (if our postmaster still runs there) and deletes a dead or half-dead cluster.
+fn clear(tools: &Tools, files: &ClusterFiles) {
     if files.running_pid().is_some() {
         let _ = files.stop(tools, "immediate");
     }
     files.remove();
+}
+
+/// Starts a new cluster and records it in `state`.
+fn start(tools: &Tools, dir: &Path) -> Result<State, PgError> {
+    let _ = fs::remove_file(dir.join("state"));
+    let fallback = outside_name(dir);
+    let root = fast_dir().map_or_else(|| dir.join("cluster"), |fast| fast.join(&fallback));
+    let files = ClusterFiles::new(root, &format!("{fallback}-sock"));
+    // Leftovers of a run whose state file was lost, wherever it put its files.
+    clear(tools, &files);
+    if files.root != dir.join("cluster") {
+        clear(
+            tools,
+            &ClusterFiles::new(dir.join("cluster"), &format!("{fallback}-sock")),
+        );
+    }
     let started = Instant::now();
     let port = match files.init(tools).and_then(|()| files.start_on_free_port(tools)) {
         Ok(port) => port,
@@ -187,33 +209,27 @@ fn start(tools: &Tools, dir: &Path, files: &ClusterFiles) -> Result<State, PgErr
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
     let instance = format!("{}-{port}-{nanos}", std::process::id());
-    let state = State {
-        instance,
-        port,
-        sock: files.sock.clone(),
-    };
     let text = format!(
-        "instance={}\nport={}\nsock={}\n",
-        state.instance,
-        state.port,
-        state.sock.display()
+        "instance={instance}\nport={port}\nroot={}\nsock={}\n",
+        files.root.display(),
+        files.sock.display()
     );
     let tmp = dir.join("state.tmp");
     fs::write(&tmp, text)
         .and_then(|()| fs::rename(&tmp, dir.join("state")))
         .map_err(|e| PgError::failed(format!("write state in {}: {e}", dir.display())))?;
-    Ok(state)
+    Ok(State {
+        instance,
+        port,
+        files,
+    })
 }
 
 /// Spawns the detached watchdog unless one for this instance is already running.
-fn ensure_watchdog(tools: &Tools, dir: &Path, files: &ClusterFiles, instance: &str) {
-    let running = fs::read_to_string(dir.join("watchdog.pid"))
-        .ok()
-        .and_then(|pid| fs::read(format!("/proc/{}/cmdline", pid.trim())).ok())
-        .is_some_and(|cmdline| {
-            let cmdline = String::from_utf8_lossy(&cmdline);
-            cmdline.contains(WATCHDOG_NAME) && cmdline.contains(instance)
-        });
+fn ensure_watchdog(tools: &Tools, dir: &Path, state: &State) {
+    let instance = state.instance.as_str();
+    let running =
+        fs::read_to_string(dir.join("watchdog.pid")).is_ok_and(|pid| is_watchdog(pid.trim(), instance));
     if running {
         return;
     }
@@ -222,7 +238,7 @@ fn ensure_watchdog(tools: &Tools, dir: &Path, files: &ClusterFiles, instance: &s
         .args(["sh", "-c", WATCHDOG, WATCHDOG_NAME])
         .arg(dir)
         .args([instance, &LEASE_SECS.to_string()])
-        .args(tools.stop_argv(&files.data(), "fast"))
+        .args(tools.stop_argv(&state.files.data(), "fast"))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -237,6 +253,29 @@ fn ensure_watchdog(tools: &Tools, dir: &Path, files: &ClusterFiles, instance: &s
             "gatehouse-testkit: cannot spawn the watchdog ({e}); stop the cluster in {} yourself",
             dir.display()
         ),
+    }
+}
+
+/// Whether `pid` is a live watchdog of `instance` (not a zombie, not a reused pid).
+fn is_watchdog(pid: &str, instance: &str) -> bool {
+    let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    // The state letter follows the parenthesised command name.
+    let zombie = stat
+        .rsplit_once(')')
+        .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'));
+    if zombie {
+        return false;
+    }
+    match fs::read(format!("/proc/{pid}/cmdline")) {
+        // Empty while `setsid` is exec'ing `sh`, right after the previous process spawned it.
+        Ok(cmdline) if cmdline.is_empty() => true,
+        Ok(cmdline) => {
+            let cmdline = String::from_utf8_lossy(&cmdline);
+            cmdline.contains(WATCHDOG_NAME) && cmdline.contains(instance)
+        }
+        Err(_) => false,
     }
 }
 
