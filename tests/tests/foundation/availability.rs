@@ -35,7 +35,7 @@ async fn postgres_outage_is_503_and_recovers() {
     assert_eq!(get("/-/health/ready/").await.unwrap().status(), 200);
     assert_eq!(get("/api/v3/core/users/").await.unwrap().status(), 200);
 
-    cluster.stop();
+    cluster.stop().expect("PostgreSQL stops");
     let ready = get("/-/health/ready/")
         .await
         .expect("readiness answers while the database is down");
@@ -81,7 +81,7 @@ async fn postgres_outage_is_503_and_recovers() {
         200
     );
 
-    cluster.start_again();
+    cluster.start_again().expect("PostgreSQL starts again");
     // Pooled connections died with the server; they are replaced on use. Wait (bounded) for the
     // first success, then everything works.
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
