@@ -32,6 +32,8 @@ pub struct AppState {
     pub plugins: gatehouse_plugins::Registry,
     /// The HTTP client and JWKS cache plugins share.
     pub plugin_context: gatehouse_plugins::PluginContext,
+    /// Parsed token-signing keys of the OAuth2 provider.
+    pub provider_keys: crate::provider::keys::KeyRing,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -72,6 +74,11 @@ impl AppState {
                 tracing::info!(migrations = ?applied, "applied database migrations");
             }
             crate::flows::defaults::ensure(&mut conn.conn)?;
+            let key_material = Keys::from_secret(&secret);
+            db::write_tx(&mut conn.conn, |c| {
+                crate::provider::keys::ensure_defaults(c, &key_material, db::time::now())
+                    .map_err(db::StoreError::from)
+            })?;
             db::write_tx(&mut conn.conn, db::property_mappings::install_managed)?;
             bootstrap::run(&mut conn.conn, &settings).map_err(|e| StartupError::Bootstrap(e.to_string()))?;
         }
@@ -95,6 +102,7 @@ impl AppState {
             db,
             metrics: Metrics::new()?,
             openapi,
+            provider_keys: crate::provider::keys::KeyRing::default(),
         }))
     }
 }
@@ -158,6 +166,7 @@ pub fn build(
         .service(crate::sources::login::login)
         .service(crate::sources::callback::callback_get)
         .service(crate::sources::callback::callback_post)
+        .configure(crate::provider::configure)
         .default_service(web::to(extract::api_not_found))
         .wrap(security_headers())
         .wrap(from_fn(metrics::track))

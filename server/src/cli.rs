@@ -1,4 +1,5 @@
-//! The `gatehouse` command line: `serve`, `migrate`, `check-config`, `token create`.
+//! The `gatehouse` command line: `serve`, `migrate`, `check-config`, `token create`,
+//! `keys list|rotate`, `mapping test`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -34,6 +35,11 @@ enum Command {
         #[command(subcommand)]
         action: TokenCommand,
     },
+    /// Token signing keys of the OAuth2 provider.
+    Keys {
+        #[command(subcommand)]
+        action: KeysCommand,
+    },
     /// Work with property mappings (Rhai scripts).
     Mapping {
         #[command(subcommand)]
@@ -62,6 +68,19 @@ enum MappingCommand {
 enum KindArg {
     User,
     Group,
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// List the signing keys: algorithm, kid, and whether each is current, rotated or retired.
+    List,
+    /// Replace a key with a fresh one of the same algorithm. Providers sign with the new key at
+    /// once; the old one stays in JWKS until the tokens it signed have expired.
+    Rotate {
+        /// The key: its UUID, its kid, or the name of a current key (e.g.
+        /// `gatehouse-default-rs256`).
+        key: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -126,6 +145,12 @@ pub fn main() -> ExitCode {
         Command::Mapping {
             action: MappingCommand::Test { file, context, kind },
         } => test_mapping(&settings, &file, &context, kind),
+        Command::Keys {
+            action: KeysCommand::List,
+        } => report(list_keys(&settings)),
+        Command::Keys {
+            action: KeysCommand::Rotate { key },
+        } => report(rotate_key(&settings, &key)),
     }
 }
 
@@ -221,6 +246,60 @@ fn open_migrated(settings: &Settings) -> anyhow::Result<Db> {
         eprintln!("applied migration {name}");
     }
     Ok(db)
+}
+
+/// `gatehouse keys list`.
+pub fn list_keys(settings: &Settings) -> anyhow::Result<()> {
+    let db = open_migrated(settings)?;
+    let mut conn = db.get()?;
+    let now = time::now();
+    for key in db::signing_keys::all(&mut conn.conn)? {
+        let status = match (key.rotated, key.retire_after) {
+            (None, _) => "current".to_owned(),
+            (Some(_), Some(until)) if until > now => format!("rotated, published until {until}"),
+            (Some(_), _) => "retired".to_owned(),
+        };
+        println!(
+            "{}  {}  {}  {}  {status}",
+            key.uuid, key.algorithm, key.kid, key.name
+        );
+    }
+    Ok(())
+}
+
+/// `gatehouse keys rotate <key>`: prints the new kid.
+pub fn rotate_key(settings: &Settings, wanted: &str) -> anyhow::Result<()> {
+    let db = open_migrated(settings)?;
+    let secret = crypto::resolve_secret_key(settings.secret_key.as_deref(), &settings.data_dir)?;
+    let keys = crypto::Keys::from_secret(&secret);
+    let mut conn = db.get()?;
+    let new = write_tx(&mut conn.conn, |conn| {
+        let old = db::signing_keys::all(conn)?
+            .into_iter()
+            .find(|k| k.uuid == wanted || k.kid == wanted || (k.name == wanted && k.rotated.is_none()))
+            .ok_or_else(|| {
+                anyhow::anyhow!("no signing key `{wanted}` (give a UUID, kid or current key name)")
+            })?;
+        let new =
+            crate::api::signing_keys::rotate_in_tx(conn, &keys, &old).map_err(|e| anyhow::anyhow!("{e}"))?;
+        db::events::insert(
+            conn,
+            &db::events::Event {
+                action: "signing_key_rotated",
+                user: None,
+                context: serde_json::json!({"old_kid": old.kid, "new_kid": new.kid, "name": new.name, "via": "cli"}),
+                client_ip: None,
+            },
+        )?;
+        Ok::<_, anyhow::Error>((old, new))
+    })?;
+    let (old, new) = new;
+    println!("{}", new.kid);
+    eprintln!(
+        "gatehouse: `{}` rotated: new kid {} ({}); old kid {} stays published until its tokens expire",
+        new.name, new.kid, new.algorithm, old.kid
+    );
+    Ok(())
 }
 
 fn migrate(settings: &Settings) -> anyhow::Result<()> {

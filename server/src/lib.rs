@@ -14,6 +14,7 @@ pub mod flows;
 pub mod health;
 pub mod http;
 pub mod maintenance;
+pub mod provider;
 pub mod sessions;
 pub mod sources;
 pub mod telemetry;

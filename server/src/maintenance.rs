@@ -1,5 +1,6 @@
 //! Housekeeping every process does in the background: expired sessions, flow states, upstream
-//! login states and rate-limit windows are deleted, and sources whose client secret expires
+//! login states, rate-limit windows, the provider's expired codes and tokens and retired
+//! signing keys are deleted, and sources whose client secret expires
 //! within 30 days are flagged in the event log (once a day per source).
 
 use std::time::Duration;
@@ -20,6 +21,9 @@ pub struct Report {
     pub flow_states: usize,
     pub oauth_states: usize,
     pub rate_limits: usize,
+    /// Expired authorization codes, grants, refresh tokens and access-token revocations, and
+    /// rotated signing keys past their publication window.
+    pub provider_state: usize,
     pub secret_warnings: usize,
 }
 
@@ -30,6 +34,7 @@ pub fn run_once(conn: &mut DbConn, now: NaiveDateTime) -> Result<Report, StoreEr
         flow_states: db::flow_states::delete_expired(conn, now)?,
         oauth_states: db::oauth_states::delete_expired(conn, now)?,
         rate_limits: db::rate_limits::delete_stale(conn, now - chrono::Duration::hours(1))?,
+        provider_state: db::oauth::delete_expired(conn, now)? + db::signing_keys::delete_retired(conn, now)?,
         secret_warnings: 0,
     };
     let horizon = now + chrono::Duration::days(crate::api::sources::SECRET_WARNING_DAYS);

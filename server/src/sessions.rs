@@ -37,6 +37,16 @@ pub fn create(
 
 /// The user of a live session cookie. A tampered, unknown or expired cookie is simply no session.
 pub fn resolve(conn: &mut DbConn, cookie: &str, now: NaiveDateTime) -> Result<Option<UserRow>, StoreError> {
+    Ok(resolve_with_login_time(conn, cookie, now)?.map(|(user, _)| user))
+}
+
+/// The user of a live session cookie and when they logged in (the session's creation: OIDC
+/// `auth_time`, checked against `max_age`).
+pub fn resolve_with_login_time(
+    conn: &mut DbConn,
+    cookie: &str,
+    now: NaiveDateTime,
+) -> Result<Option<(UserRow, NaiveDateTime)>, StoreError> {
     if cookie.is_empty() || cookie.len() > 128 {
         return Ok(None);
     }
@@ -47,7 +57,7 @@ pub fn resolve(conn: &mut DbConn, cookie: &str, now: NaiveDateTime) -> Result<Op
     if now - session.last_seen > Duration::seconds(60) {
         sessions::touch(conn, session.id, now)?;
     }
-    Ok(Some(user))
+    Ok(Some((user, session.created)))
 }
 
 /// Ends the session behind a cookie (server-side: the cookie stops working everywhere).

@@ -8,3 +8,4 @@ mod flows;
 mod foundation;
 mod mappings;
 mod plugins;
+mod provider;

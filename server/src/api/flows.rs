@@ -396,14 +396,7 @@ pub async fn executor_get(
     slug: web::Path<String>,
     query: web::Query<FlowQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let result = execute(
-        &state,
-        &req,
-        slug.into_inner(),
-        query.into_inner().next,
-        Action::Show,
-    )
-    .await;
+    let result = execute(&state, &req, slug.into_inner(), query.into_inner(), Action::Show).await;
     json_step(&state, result)
 }
 
@@ -437,7 +430,7 @@ pub async fn executor_post(
         &state,
         &req,
         slug.into_inner(),
-        query.into_inner().next,
+        query.into_inner(),
         Action::Submit {
             response,
             step,

@@ -1,6 +1,7 @@
 //! The admin REST API under `/api/v3/`: one module per resource, registered in [`configure`],
 //! which also feeds the OpenAPI document (routes and documentation come from the same calls).
 
+pub mod applications;
 pub mod audit;
 pub mod auth;
 pub mod bindings;
@@ -11,6 +12,8 @@ pub mod groups;
 pub mod list;
 pub mod openapi;
 pub mod property_mappings;
+pub mod providers;
+pub mod signing_keys;
 pub mod sources;
 pub mod stages;
 pub mod tokens;
@@ -86,5 +89,23 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(connections::user_destroy)
         .service(connections::group_list)
         .service(connections::group_retrieve)
-        .service(connections::group_destroy);
+        .service(connections::group_destroy)
+        .service(providers::list)
+        .service(providers::create)
+        .service(providers::retrieve)
+        .service(providers::update)
+        .service(providers::partial_update)
+        .service(providers::rotate_secret)
+        .service(providers::destroy)
+        .service(applications::list)
+        .service(applications::create)
+        .service(applications::retrieve)
+        .service(applications::update)
+        .service(applications::partial_update)
+        .service(applications::destroy)
+        .service(signing_keys::list)
+        .service(signing_keys::create)
+        .service(signing_keys::retrieve)
+        .service(signing_keys::rotate)
+        .service(signing_keys::destroy);
 }

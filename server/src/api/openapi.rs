@@ -15,12 +15,14 @@ use crate::app::AppState;
     ),
     modifiers(&BearerAuth),
     tags(
-        (name = "core", description = "Users, groups and API tokens"),
+        (name = "core", description = "Users, groups, API tokens and applications"),
         (name = "events", description = "The audit log"),
         (name = "flows", description = "Flows, their stage bindings, and the flow executor"),
         (name = "stages", description = "Stages, by kind"),
         (name = "propertymappings", description = "Rhai property mappings and their dry run"),
         (name = "sources", description = "Federated sources (Entra ID, OIDC) and their user and group connections"),
+        (name = "providers", description = "OAuth2/OIDC providers (clients of Gatehouse's own provider)"),
+        (name = "crypto", description = "Token signing keys and their rotation"),
         (name = "health", description = "Liveness, readiness and metrics"),
     )
 )]

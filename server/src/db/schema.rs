@@ -256,6 +256,117 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    signing_keys (id) {
+        id -> BigInt,
+        uuid -> Text,
+        name -> Text,
+        algorithm -> Text,
+        kid -> Text,
+        private_key -> Text,
+        public_jwk -> Text,
+        managed -> Nullable<Text>,
+        created -> Timestamp,
+        rotated -> Nullable<Timestamp>,
+        retire_after -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    providers (id) {
+        id -> BigInt,
+        uuid -> Text,
+        name -> Text,
+        client_type -> Text,
+        client_id -> Text,
+        client_secret_hash -> Nullable<Text>,
+        redirect_uris -> Text,
+        authorization_flow_id -> Nullable<BigInt>,
+        signing_key_id -> BigInt,
+        access_code_validity -> Integer,
+        access_token_validity -> Integer,
+        refresh_token_validity -> Integer,
+        scopes -> Text,
+        federation_audiences -> Text,
+        federation_app_ids -> Text,
+        created -> Timestamp,
+        updated -> Timestamp,
+    }
+}
+
+diesel::table! {
+    provider_federation_sources (provider_id, source_id) {
+        provider_id -> BigInt,
+        source_id -> BigInt,
+        position -> Integer,
+    }
+}
+
+diesel::table! {
+    applications (id) {
+        id -> BigInt,
+        uuid -> Text,
+        slug -> Text,
+        name -> Text,
+        provider_id -> Nullable<BigInt>,
+        created -> Timestamp,
+        updated -> Timestamp,
+    }
+}
+
+diesel::table! {
+    oauth_grants (id) {
+        id -> BigInt,
+        uuid -> Text,
+        provider_id -> BigInt,
+        user_id -> BigInt,
+        scope -> Text,
+        nonce -> Nullable<Text>,
+        auth_time -> Timestamp,
+        revoked -> Bool,
+        created -> Timestamp,
+        expires -> Timestamp,
+    }
+}
+
+diesel::table! {
+    authorization_codes (id) {
+        id -> BigInt,
+        code_hash -> Text,
+        provider_id -> BigInt,
+        user_id -> BigInt,
+        redirect_uri -> Text,
+        scope -> Text,
+        nonce -> Nullable<Text>,
+        code_challenge -> Nullable<Text>,
+        code_challenge_method -> Nullable<Text>,
+        auth_time -> Timestamp,
+        grant_id -> Nullable<BigInt>,
+        used -> Bool,
+        created -> Timestamp,
+        expires -> Timestamp,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (id) {
+        id -> BigInt,
+        token_hash -> Text,
+        grant_id -> BigInt,
+        rotated -> Bool,
+        created -> Timestamp,
+        expires -> Timestamp,
+    }
+}
+
+diesel::table! {
+    revoked_tokens (id) {
+        id -> BigInt,
+        jti -> Text,
+        expires -> Timestamp,
+    }
+}
+
 diesel::joinable!(group_members -> groups (group_id));
 diesel::joinable!(source_property_mappings -> sources (source_id));
 diesel::joinable!(source_property_mappings -> property_mappings (mapping_id));
@@ -271,6 +382,15 @@ diesel::joinable!(flow_states -> flows (flow_id));
 diesel::joinable!(user_consents -> users (user_id));
 diesel::joinable!(group_members -> users (user_id));
 diesel::joinable!(api_tokens -> users (user_id));
+diesel::joinable!(providers -> signing_keys (signing_key_id));
+diesel::joinable!(providers -> flows (authorization_flow_id));
+diesel::joinable!(provider_federation_sources -> providers (provider_id));
+diesel::joinable!(provider_federation_sources -> sources (source_id));
+diesel::joinable!(applications -> providers (provider_id));
+diesel::joinable!(oauth_grants -> providers (provider_id));
+diesel::joinable!(oauth_grants -> users (user_id));
+diesel::joinable!(authorization_codes -> providers (provider_id));
+diesel::joinable!(refresh_tokens -> oauth_grants (grant_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -291,4 +411,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     user_source_connections,
     group_source_connections,
     oauth_states,
+    signing_keys,
+    providers,
+    provider_federation_sources,
+    applications,
+    oauth_grants,
+    authorization_codes,
+    refresh_tokens,
+    revoked_tokens,
 );

@@ -141,6 +141,13 @@ pub fn get(conn: &mut DbConn, id: UserId) -> Result<UserRow, StoreError> {
     Ok(users::table.find(id.0).select(UserRow::as_select()).first(conn)?)
 }
 
+pub fn by_uuid(conn: &mut DbConn, uuid: &str) -> Result<UserRow, StoreError> {
+    Ok(users::table
+        .filter(users::uuid.eq(uuid))
+        .select(UserRow::as_select())
+        .first(conn)?)
+}
+
 pub fn find_by_username(conn: &mut DbConn, username: &str) -> Result<Option<UserRow>, StoreError> {
     Ok(users::table
         .filter(users::username_key.eq(username_key(username)))

@@ -43,6 +43,8 @@ pub struct Request<'a> {
     pub next: Option<&'a str>,
     /// Path and query of this request, to come back to after a login.
     pub return_to: &'a str,
+    /// OIDC `login_hint` passed on by the provider: pre-fills the identification stage.
+    pub login_hint: Option<&'a str>,
 }
 
 #[derive(Debug)]
@@ -303,6 +305,9 @@ fn start(
         }
     };
     context.next = next;
+    if let Some(hint) = request.login_hint.filter(|h| !h.is_empty() && h.len() <= 256) {
+        context.pending_identifier = Some(hint.to_owned());
+    }
     let token = crypto::random_token(32).map_err(|e| StoreError::Internal(e.to_string()))?;
     let mut working = Working {
         token: token.clone(),
@@ -363,7 +368,7 @@ pub fn start_with_context(
         .unwrap_or(stages.len());
     stages.splice(at..at, extra_stages);
     let context = FlowContext {
-        session_user: planned_context.session_user,
+        session_user: planned_context.session_user.or(context.session_user),
         ..context
     };
     let token = crypto::random_token(32).map_err(|e| StoreError::Internal(e.to_string()))?;
@@ -561,6 +566,15 @@ fn finish_step(
                 return Ok(replayed());
             }
             effects.push(Effect::ClearFlowCookie);
+            // An authorization flow reports the refusal to the application that asked.
+            if let Some(target) =
+                crate::provider::authorize::on_flow_end(conn, env, &working.context, Some(&message))?
+            {
+                return Ok(Step {
+                    outcome: Outcome::Redirect(target),
+                    effects,
+                });
+            }
             Ok(Step {
                 outcome: Outcome::Denied(message),
                 effects,
@@ -580,6 +594,14 @@ fn finish_step(
             effects.push(Effect::ClearFlowCookie);
             if let Some(resume) = working.context.resume.clone() {
                 return resume_suspended(conn, env, &resume, &working.context, effects);
+            }
+            // An authorization flow ends at the application, with a code.
+            if let Some(target) = crate::provider::authorize::on_flow_end(conn, env, &working.context, None)?
+            {
+                return Ok(Step {
+                    outcome: Outcome::Redirect(target),
+                    effects,
+                });
             }
             let target = working.context.next.clone().unwrap_or_else(|| "/".into());
             Ok(Step {

@@ -95,7 +95,15 @@ impl StageKind for Consent {
             .pending_user
             .or(ctx.context.session_user)
             .ok_or_else(|| FlowError::misconfigured("consent stage reached without a user"))?;
+        // `prompt=consent` from the application: ask even when an earlier consent covers it.
+        let forced = ctx
+            .context
+            .extra
+            .get(crate::provider::authorize::FORCE_CONSENT_KEY)
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
         if settings.mode != ConsentMode::AlwaysRequire
+            && !forced
             && db::consents::has_consent(ctx.conn, user, &slug, &permissions.join(" "), ctx.env.now)?
         {
             return Ok(StageOutcome::Next);

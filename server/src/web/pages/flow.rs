@@ -17,6 +17,8 @@ use crate::sessions::SESSION_COOKIE;
 #[derive(Debug, Default, Deserialize)]
 pub struct FlowQuery {
     pub next: Option<String>,
+    /// Passed on by the OAuth2 provider (OIDC `login_hint`).
+    pub login_hint: Option<String>,
 }
 
 /// What the browser asked for.
@@ -35,7 +37,7 @@ pub async fn execute(
     state: &web::Data<AppState>,
     req: &HttpRequest,
     slug: String,
-    next: Option<String>,
+    query: FlowQuery,
     action: Action,
 ) -> Result<Step, StoreError> {
     let flow_token = cookies::read(req, FLOW_COOKIE);
@@ -65,8 +67,9 @@ pub async fn execute(
                 slug: &slug,
                 flow_token: flow_token.as_deref(),
                 session_user: session_user.as_ref(),
-                next: next.as_deref(),
+                next: query.next.as_deref(),
                 return_to: &return_to,
+                login_hint: query.login_hint.as_deref(),
             };
             match action {
                 Action::Show => executor::show(conn, env, request),
@@ -164,14 +167,7 @@ pub async fn show(
     slug: web::Path<String>,
     query: web::Query<FlowQuery>,
 ) -> HttpResponse {
-    let result = execute(
-        &state,
-        &req,
-        slug.into_inner(),
-        query.into_inner().next,
-        Action::Show,
-    )
-    .await;
+    let result = execute(&state, &req, slug.into_inner(), query.into_inner(), Action::Show).await;
     page(&state, &req, result)
 }
 
@@ -220,7 +216,7 @@ pub async fn submit(
         &state,
         &req,
         slug.into_inner(),
-        query.into_inner().next,
+        query.into_inner(),
         Action::Submit {
             response,
             step,
