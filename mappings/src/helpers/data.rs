@@ -1,10 +1,12 @@
 //! Data helpers: `get_path`, `list_flatten`, `list_pluck`, `list_where`, `log`, `deny`.
 
 use crate::convert::as_string;
+use crate::fnv::hash_str;
 use crate::helpers::object::GraphObject;
 use crate::outcome::LogLevel;
 use crate::state;
 use rhai::{Array, Dynamic, Engine, EvalAltResult, Map, Position};
+use std::cell::Cell;
 
 type RhaiResult<T> = Result<T, Box<EvalAltResult>>;
 
@@ -12,22 +14,25 @@ pub(super) fn register(engine: &mut Engine) {
     engine.register_fn("get_path", |value: Dynamic, path: &str| get_path(&value, path));
     engine.register_fn("list_flatten", list_flatten);
     engine.register_fn("list_pluck", |list: &mut Array, field: &str| -> Array {
-        list.iter().map(|item| get_path(item, field)).collect()
+        let field = Key::new(field);
+        list.iter().map(|item| field.get(item)).collect()
     });
     engine.register_fn(
         "list_pluck",
         |list: &mut Array, field: &str, key: &str, value: Dynamic| -> Array {
+            let (field, key) = (Key::new(field), Key::new(key));
             list.iter()
-                .filter(|item| values_equal(&get_path(item, key), &value))
-                .map(|item| get_path(item, field))
+                .filter(|item| key.equals(item, &value))
+                .map(|item| field.get(item))
                 .collect()
         },
     );
     engine.register_fn(
         "list_where",
         |list: &mut Array, key: &str, value: Dynamic| -> Array {
+            let key = Key::new(key);
             list.iter()
-                .filter(|item| values_equal(&get_path(item, key), &value))
+                .filter(|item| key.equals(item, &value))
                 .cloned()
                 .collect()
         },
@@ -74,6 +79,45 @@ fn list_flatten(value: Dynamic) -> Dynamic {
     match value.try_cast_result::<Array>() {
         Ok(items) => items.into_iter().next().unwrap_or(Dynamic::UNIT),
         Err(value) => value,
+    }
+}
+
+/// A path used on every element of a list: its hash is computed once per call rather than once
+/// per element, the position where the previous group object had it is tried first (see
+/// [`GraphObject::lookup_hinted`]), and objects are read in place (no clone to compare a field).
+struct Key<'a> {
+    path: &'a str,
+    hash: u64,
+    hint: Cell<usize>,
+}
+
+impl<'a> Key<'a> {
+    fn new(path: &'a str) -> Self {
+        Self {
+            path,
+            hash: hash_str(path),
+            hint: Cell::new(0),
+        }
+    }
+
+    /// `get_path(item, path)`.
+    fn get(&self, item: &Dynamic) -> Dynamic {
+        if let Some(object) = item.read_lock::<GraphObject>()
+            && let Some(found) = object.lookup_hinted(self.hash, self.path, &self.hint)
+        {
+            return found.clone();
+        }
+        get_path(item, self.path)
+    }
+
+    /// `values_equal(&get_path(item, path), value)`.
+    fn equals(&self, item: &Dynamic, value: &Dynamic) -> bool {
+        if let Some(object) = item.read_lock::<GraphObject>()
+            && let Some(found) = object.lookup_hinted(self.hash, self.path, &self.hint)
+        {
+            return values_equal(found, value);
+        }
+        values_equal(&get_path(item, self.path), value)
     }
 }
 

@@ -10,6 +10,7 @@ use crate::convert::dynamic_to_json;
 use crate::fnv::{Fnv, hash_str};
 use crate::helpers::data::values_equal;
 use rhai::{Array, Dynamic, Engine, ImmutableString, Map};
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 use std::sync::Arc;
@@ -36,6 +37,23 @@ impl GraphObject {
             .iter()
             .find(|(h, k, _)| *h == hash && &**k == key)
             .map(|(_, _, v)| v)
+    }
+
+    /// [`Self::lookup`] with the key's FNV hash already computed, trying position `hint` first.
+    /// The groups of one context come from the same Graph query and list their fields in the
+    /// same order, so when a list helper reads one field of every group, the position where the
+    /// previous group had it almost always matches; `hint` is updated when it does not.
+    pub(crate) fn lookup_hinted(&self, hash: u64, key: &str, hint: &Cell<usize>) -> Option<&Dynamic> {
+        let entries = &self.0.0;
+        if let Some((h, k, v)) = entries.get(hint.get())
+            && *h == hash
+            && &**k == key
+        {
+            return Some(v);
+        }
+        let position = entries.iter().position(|(h, k, _)| *h == hash && &**k == key)?;
+        hint.set(position);
+        entries.get(position).map(|(_, _, v)| v)
     }
 
     pub(crate) fn get(&self, key: &str) -> Dynamic {
