@@ -39,23 +39,6 @@ impl GraphObject {
             .map(|(_, _, v)| v)
     }
 
-    /// [`Self::lookup`] with the key's FNV hash already computed, trying position `hint` first.
-    /// The groups of one context come from the same Graph query and list their fields in the
-    /// same order, so when a list helper reads one field of every group, the position where the
-    /// previous group had it almost always matches; `hint` is updated when it does not.
-    pub(crate) fn lookup_hinted(&self, hash: u64, key: &str, hint: &Cell<usize>) -> Option<&Dynamic> {
-        let entries = &self.0.0;
-        if let Some((h, k, v)) = entries.get(hint.get())
-            && *h == hash
-            && &**k == key
-        {
-            return Some(v);
-        }
-        let position = entries.iter().position(|(h, k, _)| *h == hash && &**k == key)?;
-        hint.set(position);
-        entries.get(position).map(|(_, _, v)| v)
-    }
-
     pub(crate) fn get(&self, key: &str) -> Dynamic {
         self.lookup(key).cloned().unwrap_or(Dynamic::UNIT)
     }
@@ -74,6 +57,64 @@ impl GraphObject {
             .iter()
             .map(|(_, k, v)| ((&**k).into(), v.clone()))
             .collect()
+    }
+}
+
+/// A field name looked up in every object of a list (`list_pluck`, `list_where`): hashed once
+/// per call instead of once per object, and made cheap to find again in the next object.
+pub(crate) struct FieldKey<'a> {
+    name: &'a str,
+    hash: u64,
+    /// Where the previous object had the field. The groups of one context come from the same
+    /// Graph query and list their fields in the same order (shifted by the `null`s left out),
+    /// so this position is usually right or close.
+    hint: Cell<usize>,
+    /// Address of an interned key string already found equal to `name`. The objects of one
+    /// context share their key strings ([`KeyInterner`]), so later objects match by address
+    /// instead of comparing bytes. Only compared, never read; the list (and so the string)
+    /// stays borrowed for the whole call.
+    known: Cell<*const u8>,
+}
+
+impl<'a> FieldKey<'a> {
+    pub(crate) fn new(name: &'a str) -> Self {
+        Self {
+            name,
+            hash: hash_str(name),
+            hint: Cell::new(0),
+            known: Cell::new(std::ptr::null()),
+        }
+    }
+
+    pub(crate) fn name(&self) -> &'a str {
+        self.name
+    }
+
+    fn is(&self, hash: u64, key: &str) -> bool {
+        if hash != self.hash {
+            return false;
+        }
+        if std::ptr::eq(key.as_ptr(), self.known.get()) && key.len() == self.name.len() {
+            return true;
+        }
+        let equal = key == self.name;
+        if equal {
+            self.known.set(key.as_ptr());
+        }
+        equal
+    }
+
+    /// The field's value in `object`, if present.
+    pub(crate) fn find<'o>(&self, object: &'o GraphObject) -> Option<&'o Dynamic> {
+        let entries = &object.0.0;
+        if let Some((h, k, v)) = entries.get(self.hint.get())
+            && self.is(*h, k)
+        {
+            return Some(v);
+        }
+        let position = entries.iter().position(|(h, k, _)| self.is(*h, k))?;
+        self.hint.set(position);
+        entries.get(position).map(|(_, _, v)| v)
     }
 }
 
