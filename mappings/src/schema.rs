@@ -226,12 +226,29 @@ fn group_ids(mapping: &str, value: Dynamic, previous: Vec<String>) -> Result<Vec
         }
     }
     let mut reused: Vec<Option<String>> = vec![None; order.len()];
+    // A mapping that filters the upstream groups keeps their order: walking both lists together
+    // finds those ids with one string comparison per previous id, no hashing.
+    let mut next = 0;
+    let mut rest = Vec::new();
     for old in previous {
-        if let Some(&slot) = slots.get(old.as_str())
-            && let Some(place) = reused.get_mut(slot)
-            && place.is_none()
-        {
-            *place = Some(old);
+        if order.get(next) == Some(&old.as_str()) {
+            if let Some(place) = reused.get_mut(next) {
+                *place = Some(old);
+            }
+            next += 1;
+        } else {
+            rest.push(old);
+        }
+    }
+    if next < order.len() {
+        // Reordered or partly new: look the remaining previous ids up.
+        for old in rest {
+            if let Some(&slot) = slots.get(old.as_str())
+                && let Some(place) = reused.get_mut(slot)
+                && place.is_none()
+            {
+                *place = Some(old);
+            }
         }
     }
     Ok(reused
