@@ -6,12 +6,13 @@
 
 use crate::convert::{as_string, dynamic_to_json};
 use crate::error::MappingError;
-use crate::fnv::Fnv;
+use crate::fnv::WordHasher;
 use crate::properties::UserType;
 use crate::working::{Groups, Working};
 use rhai::{Array, Dynamic, ImmutableString, Map};
 use serde::{Deserialize, Serialize};
-use std::collections::HashSet;
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::hash::BuildHasherDefault;
 
 /// Whether a mapping produces user or group properties.
@@ -59,11 +60,16 @@ pub(crate) fn merge(
         }
         let value = value.flatten();
         if key_str == "groups" {
-            working.groups = if value.is_unit() {
-                Groups::Absent
-            } else {
-                Groups::Mapped(group_ids(mapping, &value)?)
+            let previous = match std::mem::replace(&mut working.groups, Groups::Absent) {
+                Groups::Ids { ids, .. } => ids,
+                Groups::Absent => Vec::new(),
             };
+            if !value.is_unit() {
+                working.groups = Groups::Ids {
+                    ids: group_ids(mapping, value, previous)?,
+                    cached: None,
+                };
+            }
             continue;
         }
         let working = &mut working.map;
@@ -168,43 +174,88 @@ fn describe(value: &Dynamic) -> String {
     }
 }
 
-fn group_ids(mapping: &str, value: &Dynamic) -> Result<Array, MappingError> {
-    let Some(items) = value.read_lock::<Array>() else {
+/// Checks the `groups` result and converts it to the owned ids [`UserProperties::groups`] needs,
+/// de-duplicated (first occurrence kept).
+///
+/// The strings of `previous` (the list being replaced: normally the upstream ids of the base
+/// properties, of which a mapping keeps a subset) are moved into the result where they match,
+/// so a typical login allocates no new string per group and frees only the dropped ones. The
+/// hash is word-at-a-time rather than SipHash: ids come from the directory, the table lives for
+/// one call, so hash flooding is not a concern, and this runs on every login for every group.
+///
+/// [`UserProperties::groups`]: crate::UserProperties::groups
+fn group_ids(mapping: &str, value: Dynamic, previous: Vec<String>) -> Result<Vec<String>, MappingError> {
+    let found = type_name(&value);
+    let Some(items) = value.try_cast::<Array>() else {
         return Err(MappingError::type_error(
             mapping,
             "groups",
-            format!(
-                "property 'groups' must be an array of group ids (strings), got {}",
-                type_name(value)
-            ),
+            format!("property 'groups' must be an array of group ids (strings), got {found}"),
         ));
     };
-    // FNV instead of SipHash: ids come from the directory and the set lives for one call, so
-    // hash flooding is not a concern, and this runs on every login for every group.
-    let mut seen: HashSet<ImmutableString, BuildHasherDefault<Fnv>> =
-        HashSet::with_capacity_and_hasher(items.len(), BuildHasherDefault::default());
-    let mut ids = Array::with_capacity(items.len());
-    for (index, item) in items.iter().enumerate() {
-        match as_string(item) {
-            Some(id) if !id.is_empty() => {
-                if seen.insert(id) {
-                    ids.push(item.clone());
-                }
+    let invalid = |index: usize, item: &Dynamic| {
+        MappingError::type_error(
+            mapping,
+            "groups",
+            format!(
+                "property 'groups' must contain only non-empty strings (group ids); \
+                 element {index} is {}",
+                describe(item)
+            ),
+        )
+    };
+    let mut texts = Vec::with_capacity(items.len());
+    for (index, item) in items.into_iter().enumerate() {
+        // Checked through a borrow first, so that the error can still describe the element.
+        if !matches!(item.read_lock::<ImmutableString>(), Some(id) if !id.is_empty()) {
+            return Err(invalid(index, &item));
+        }
+        match item.into_immutable_string() {
+            Ok(id) => texts.push(id),
+            Err(_) => return Err(invalid(index, &Dynamic::UNIT)),
+        }
+    }
+    // Distinct ids in first-seen order, each with its position in the result.
+    let mut slots: HashMap<&str, usize, BuildHasherDefault<WordHasher>> =
+        HashMap::with_capacity_and_hasher(texts.len(), BuildHasherDefault::default());
+    let mut order = Vec::with_capacity(texts.len());
+    for id in &texts {
+        if let Entry::Vacant(slot) = slots.entry(id.as_str()) {
+            slot.insert(order.len());
+            order.push(id.as_str());
+        }
+    }
+    let mut reused: Vec<Option<String>> = vec![None; order.len()];
+    // A mapping that filters the upstream groups keeps their order: walking both lists together
+    // finds those ids with one string comparison per previous id, no hashing.
+    let mut next = 0;
+    let mut rest = Vec::new();
+    for old in previous {
+        if order.get(next) == Some(&old.as_str()) {
+            if let Some(place) = reused.get_mut(next) {
+                *place = Some(old);
             }
-            _ => {
-                return Err(MappingError::type_error(
-                    mapping,
-                    "groups",
-                    format!(
-                        "property 'groups' must contain only non-empty strings (group ids); \
-                         element {index} is {}",
-                        describe(item)
-                    ),
-                ));
+            next += 1;
+        } else {
+            rest.push(old);
+        }
+    }
+    if next < order.len() {
+        // Reordered or partly new: look the remaining previous ids up.
+        for old in rest {
+            if let Some(&slot) = slots.get(old.as_str())
+                && let Some(place) = reused.get_mut(slot)
+                && place.is_none()
+            {
+                *place = Some(old);
             }
         }
     }
-    Ok(ids)
+    Ok(reused
+        .into_iter()
+        .zip(order)
+        .map(|(reused, id)| reused.unwrap_or_else(|| id.to_owned()))
+        .collect())
 }
 
 fn attributes(mapping: &str, value: Dynamic) -> Result<Map, MappingError> {

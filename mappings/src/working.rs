@@ -2,8 +2,9 @@
 //!
 //! Group ids get special care: a user in hundreds of groups would otherwise pay for converting
 //! every id to a Rhai string and back on each login, even when no mapping looks at them. The
-//! base list stays a `Vec<String>` until a script reads `properties` (converted once, cached)
-//! and is handed back untouched when no mapping replaced it.
+//! list is kept as the `Vec<String>` that [`UserProperties::groups`] needs — the base list as
+//! given, or a mapping's result converted once when it is merged — and becomes Rhai strings
+//! only when a later script reads `properties` (converted once, cached).
 
 use crate::convert::{as_string, dynamic_to_json, json_map_to_rhai};
 use crate::properties::{GroupProperties, UserProperties, UserType};
@@ -13,10 +14,9 @@ use rhai::{Array, Dynamic, ImmutableString, Map};
 pub(crate) enum Groups {
     /// Not set, or removed by a mapping.
     Absent,
-    /// As given in the base properties; `cached` is its Rhai form once a script needed it.
-    Base { ids: Vec<String>, cached: Option<Array> },
-    /// Set by a mapping (already checked and de-duplicated).
-    Mapped(Array),
+    /// As given in the base properties, or set by a mapping (then already checked and
+    /// de-duplicated); `cached` is its Rhai form once a script needed it.
+    Ids { ids: Vec<String>, cached: Option<Array> },
 }
 
 /// Properties so far: every key but `groups` in a Rhai map (values already type-checked).
@@ -30,7 +30,8 @@ fn text(value: &str) -> Dynamic {
 }
 
 fn take_string(map: &Map, key: &str) -> Option<String> {
-    map.get(key).and_then(as_string).map(|s| s.to_string())
+    // `as_str().to_owned()`, not `to_string()`: the latter goes through `Display` formatting.
+    map.get(key).and_then(as_string).map(|s| s.as_str().to_owned())
 }
 
 fn take_attributes(map: &Map) -> serde_json::Map<String, serde_json::Value> {
@@ -59,7 +60,7 @@ impl Working {
             Some(Dynamic::from_map(json_map_to_rhai(&props.attributes, false))),
         );
         let groups = match props.groups {
-            Some(ids) => Groups::Base { ids, cached: None },
+            Some(ids) => Groups::Ids { ids, cached: None },
             None => Groups::Absent,
         };
         Self { map, groups }
@@ -89,12 +90,11 @@ impl Working {
         let mut map = self.map.clone();
         let groups = match &mut self.groups {
             Groups::Absent => None,
-            Groups::Base { ids, cached } => Some(
+            Groups::Ids { ids, cached } => Some(
                 cached
                     .get_or_insert_with(|| ids.iter().map(|id| text(id)).collect())
                     .clone(),
             ),
-            Groups::Mapped(ids) => Some(ids.clone()),
         };
         if let Some(groups) = groups {
             map.insert("groups".into(), Dynamic::from_array(groups));
@@ -114,10 +114,7 @@ impl Working {
             attributes: take_attributes(map),
             groups: match self.groups {
                 Groups::Absent => None,
-                Groups::Base { ids, .. } => Some(ids),
-                Groups::Mapped(ids) => {
-                    Some(ids.iter().filter_map(as_string).map(|s| s.to_string()).collect())
-                }
+                Groups::Ids { ids, .. } => Some(ids),
             },
         }
     }

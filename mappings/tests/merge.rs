@@ -88,6 +88,48 @@ fn groups_replace_the_set_and_are_deduplicated() {
 }
 
 #[test]
+fn replacing_the_base_groups_keeps_the_script_order_whatever_the_base_had() {
+    // The merge reuses the base list's strings where ids match: the result must still follow
+    // the script's order, drop repeats, and include ids the base never had.
+    let engine = MappingEngine::default();
+    let context = user_context(adele());
+    let base_ids = base(&context.info, &context.groups).groups.unwrap_or_default();
+    assert!(base_ids.len() >= 2, "the fixture has groups");
+    let props = mapped(run_user(
+        &engine,
+        &[(
+            "1",
+            r#"let ids = groups.list_pluck("id"); #{ groups: ["new"] + [ids[1], ids[0], ids[1], "new", ids[0]] }"#,
+        )],
+        adele(),
+    ));
+    assert_eq!(
+        props.groups,
+        Some(vec!["new".into(), base_ids[1].clone(), base_ids[0].clone()])
+    );
+}
+
+#[test]
+fn a_filtered_subset_of_the_base_groups_keeps_its_order() {
+    let engine = MappingEngine::default();
+    let context = user_context(adele());
+    let base_ids = base(&context.info, &context.groups).groups.unwrap_or_default();
+    let props = mapped(run_user(
+        &engine,
+        &[(
+            "1",
+            r#"let ids = groups.list_pluck("id"); #{ groups: [ids[0], ids[-1], ids[0]] }"#,
+        )],
+        adele(),
+    ));
+    let expected = match (base_ids.first(), base_ids.last()) {
+        (Some(first), Some(last)) if first != last => vec![first.clone(), last.clone()],
+        _ => panic!("the fixture needs two groups or more"),
+    };
+    assert_eq!(props.groups, Some(expected));
+}
+
+#[test]
 fn a_key_set_to_unit_removes_it() {
     let engine = MappingEngine::default();
     let props = mapped(run_user(

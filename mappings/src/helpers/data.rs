@@ -1,7 +1,7 @@
 //! Data helpers: `get_path`, `list_flatten`, `list_pluck`, `list_where`, `log`, `deny`.
 
 use crate::convert::as_string;
-use crate::helpers::object::GraphObject;
+use crate::helpers::object::{FieldKey, GraphObject};
 use crate::outcome::LogLevel;
 use crate::state;
 use rhai::{Array, Dynamic, Engine, EvalAltResult, Map, Position};
@@ -12,24 +12,31 @@ pub(super) fn register(engine: &mut Engine) {
     engine.register_fn("get_path", |value: Dynamic, path: &str| get_path(&value, path));
     engine.register_fn("list_flatten", list_flatten);
     engine.register_fn("list_pluck", |list: &mut Array, field: &str| -> Array {
-        list.iter().map(|item| get_path(item, field)).collect()
+        let field = Key::new(field);
+        list.iter().map(|item| field.get(item)).collect()
     });
     engine.register_fn(
         "list_pluck",
         |list: &mut Array, field: &str, key: &str, value: Dynamic| -> Array {
-            list.iter()
-                .filter(|item| values_equal(&get_path(item, key), &value))
-                .map(|item| get_path(item, field))
-                .collect()
+            let (field, key, value) = (Key::new(field), Key::new(key), Wanted::new(value));
+            // Sized for the whole list up front: growing by doubling reallocates several times
+            // for a few hundred groups, and the result is short-lived.
+            let mut out = Array::with_capacity(list.len());
+            out.extend(
+                list.iter()
+                    .filter(|item| key.equals(item, &value))
+                    .map(|item| field.get(item)),
+            );
+            out
         },
     );
     engine.register_fn(
         "list_where",
         |list: &mut Array, key: &str, value: Dynamic| -> Array {
-            list.iter()
-                .filter(|item| values_equal(&get_path(item, key), &value))
-                .cloned()
-                .collect()
+            let (key, value) = (Key::new(key), Wanted::new(value));
+            let mut out = Array::with_capacity(list.len());
+            out.extend(list.iter().filter(|item| key.equals(item, &value)).cloned());
+            out
         },
     );
     engine.register_fn("log", |message: Dynamic| {
@@ -74,6 +81,61 @@ fn list_flatten(value: Dynamic) -> Dynamic {
     match value.try_cast_result::<Array>() {
         Ok(items) => items.into_iter().next().unwrap_or(Dynamic::UNIT),
         Err(value) => value,
+    }
+}
+
+/// A path used on every element of a list: group objects are read in place through a
+/// [`FieldKey`] (hashed once per call, no clone to compare a field); anything else goes through
+/// [`get_path`].
+struct Key<'a>(FieldKey<'a>);
+
+impl<'a> Key<'a> {
+    fn new(path: &'a str) -> Self {
+        Self(FieldKey::new(path))
+    }
+
+    /// `get_path(item, path)`.
+    fn get(&self, item: &Dynamic) -> Dynamic {
+        if let Some(object) = item.read_lock::<GraphObject>()
+            && let Some(found) = self.0.find(&object)
+        {
+            return found.clone();
+        }
+        get_path(item, self.0.name())
+    }
+
+    /// `values_equal(&get_path(item, path), value)`.
+    fn equals(&self, item: &Dynamic, value: &Wanted) -> bool {
+        if let Some(object) = item.read_lock::<GraphObject>()
+            && let Some(found) = self.0.find(&object)
+        {
+            return value.matches(found);
+        }
+        value.matches(&get_path(item, self.0.name()))
+    }
+}
+
+/// The value a list helper filters on, prepared once per call.
+enum Wanted {
+    /// A boolean (`list_pluck(groups, "id", "securityEnabled", true)`): by [`values_equal`]'s
+    /// rules only the same boolean equals it, so the full comparison is skipped.
+    Bool(bool),
+    Other(Dynamic),
+}
+
+impl Wanted {
+    fn new(value: Dynamic) -> Self {
+        match value.as_bool() {
+            Ok(b) => Self::Bool(b),
+            Err(_) => Self::Other(value),
+        }
+    }
+
+    fn matches(&self, found: &Dynamic) -> bool {
+        match self {
+            Self::Bool(b) => found.as_bool() == Ok(*b),
+            Self::Other(value) => values_equal(found, value),
+        }
     }
 }
 

@@ -10,6 +10,7 @@ use crate::convert::dynamic_to_json;
 use crate::fnv::{Fnv, hash_str};
 use crate::helpers::data::values_equal;
 use rhai::{Array, Dynamic, Engine, ImmutableString, Map};
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 use std::sync::Arc;
@@ -56,6 +57,64 @@ impl GraphObject {
             .iter()
             .map(|(_, k, v)| ((&**k).into(), v.clone()))
             .collect()
+    }
+}
+
+/// A field name looked up in every object of a list (`list_pluck`, `list_where`): hashed once
+/// per call instead of once per object, and made cheap to find again in the next object.
+pub(crate) struct FieldKey<'a> {
+    name: &'a str,
+    hash: u64,
+    /// Where the previous object had the field. The groups of one context come from the same
+    /// Graph query and list their fields in the same order (shifted by the `null`s left out),
+    /// so this position is usually right or close.
+    hint: Cell<usize>,
+    /// Address of an interned key string already found equal to `name`. The objects of one
+    /// context share their key strings ([`KeyInterner`]), so later objects match by address
+    /// instead of comparing bytes. Only compared, never read; the list (and so the string)
+    /// stays borrowed for the whole call.
+    known: Cell<*const u8>,
+}
+
+impl<'a> FieldKey<'a> {
+    pub(crate) fn new(name: &'a str) -> Self {
+        Self {
+            name,
+            hash: hash_str(name),
+            hint: Cell::new(0),
+            known: Cell::new(std::ptr::null()),
+        }
+    }
+
+    pub(crate) fn name(&self) -> &'a str {
+        self.name
+    }
+
+    fn is(&self, hash: u64, key: &str) -> bool {
+        if hash != self.hash {
+            return false;
+        }
+        if std::ptr::eq(key.as_ptr(), self.known.get()) && key.len() == self.name.len() {
+            return true;
+        }
+        let equal = key == self.name;
+        if equal {
+            self.known.set(key.as_ptr());
+        }
+        equal
+    }
+
+    /// The field's value in `object`, if present.
+    pub(crate) fn find<'o>(&self, object: &'o GraphObject) -> Option<&'o Dynamic> {
+        let entries = &object.0.0;
+        if let Some((h, k, v)) = entries.get(self.hint.get())
+            && self.is(*h, k)
+        {
+            return Some(v);
+        }
+        let position = entries.iter().position(|(h, k, _)| self.is(*h, k))?;
+        self.hint.set(position);
+        entries.get(position).map(|(_, _, v)| v)
     }
 }
 
