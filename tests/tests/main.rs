@@ -6,5 +6,6 @@ mod browser_harness;
 mod entra;
 mod flows;
 mod foundation;
+mod load;
 mod mappings;
 mod plugins;
