@@ -26,9 +26,9 @@ run() {
 }
 
 for backend in $BACKENDS; do
-  common=(--backend "$backend" --clients "$CLIENTS" --duration "$DURATION")
-  run login-page "${common[@]}"
-  run login-page "${common[@]}" --with-cookies
+  common=(--backend "$backend" --duration "$DURATION")
+  run login-page "${common[@]}" --clients "$CLIENTS"
+  run login-page "${common[@]}" --clients "$CLIENTS" --with-cookies
   for groups in 100 5000; do
     # 5000-group logins are slower: fewer clients keep the latency figures meaningful.
     c=$CLIENTS; [ "$groups" = 5000 ] && c=$(( CLIENTS < 4 ? CLIENTS : 4 ))
@@ -36,7 +36,7 @@ for backend in $BACKENDS; do
     run entra-login "${common[@]}" --clients "$c" --groups "$groups" --mode repeat --users-per-client 4
   done
   if [ -z "${SKIP_M2M:-}" ]; then
-    run m2m "${common[@]}" --alg both
+    run m2m "${common[@]}" --clients "$CLIENTS" --alg both
   fi
 done
 

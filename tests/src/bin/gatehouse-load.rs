@@ -6,6 +6,7 @@
 //! CPU seconds per operation (from `/proc/<pid>/stat`).
 
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, anyhow};
@@ -170,7 +171,7 @@ impl Common {
     fn print(&self, reports: &[Report], unit: &str) -> anyhow::Result<()> {
         for report in reports {
             let measured = report.params.contains("phase=measured");
-            if measured || self.verbose {
+            if measured || self.verbose || report.errors > 0 {
                 println!("{}", report.render(unit));
             }
             if self.json && measured {
@@ -191,16 +192,23 @@ async fn interrupted() -> anyhow::Result<&'static str> {
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
     // On a signal the scenario's future is dropped, and with it Gatehouse and the database.
-    tokio::select! {
+    let result = tokio::select! {
         result = run(cli) => result,
-        signal = interrupted() => Err(anyhow!("interrupted ({})", signal?)),
+        signal = interrupted() => signal.and_then(|s| Err(anyhow!("interrupted ({s})"))),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
     }
 }
 
@@ -281,7 +289,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let result = match outcome {
         Ok(reports) => {
             common.print(&reports, unit)?;
-            let failed: Vec<&Report> = reports.iter().filter(|r| r.errors > 0).collect();
+            if reports.iter().any(|r| r.errors > 0)
+                && let Some(tail) = env.target.log_tail()
+            {
+                eprintln!("gatehouse log (tail; more with --log-level info):\n{tail}");
+            }
+            // Errors of preparation phases are shown above; only the measured ones fail the run.
+            let failed: Vec<&Report> = reports
+                .iter()
+                .filter(|r| r.errors > 0 && r.params.contains("phase=measured"))
+                .collect();
             if failed.is_empty() {
                 Ok(())
             } else {

@@ -68,11 +68,13 @@ pub async fn login_once(http: &reqwest::Client, base_url: &str, upn: &str) -> Re
     if login.logged_in() {
         Ok(())
     } else {
+        let last = login.trail.last().map(|u| u.split('?').next().unwrap_or(u));
         Err(format!(
-            "{upn} did not end logged in: {} after {:?}: {}",
+            "{upn} did not end logged in: {} at {} after {} redirects: {}",
             login.status,
-            login.trail,
-            excerpt(&login.body, 400)
+            last.unwrap_or("the login URL"),
+            login.trail.len(),
+            excerpt(&login.body, 300)
         ))
     }
 }

@@ -191,10 +191,27 @@ pub async fn drive(
     })
 }
 
-/// At most `max` characters of `text` (for error messages that quote a page).
-pub fn excerpt(text: &str, max: usize) -> String {
-    let mut out: String = text.chars().take(max).collect();
-    if text.chars().count() > max {
+/// At most `max` characters of the text of `page` (an HTML page's `<body>` without tags, or
+/// any other text), for error messages that quote an answer.
+pub fn excerpt(page: &str, max: usize) -> String {
+    let body = page.find("<body").map_or(page, |i| &page[i..]);
+    let mut text = String::with_capacity(body.len().min(4 * max));
+    let mut in_tag = false;
+    for c in body.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => {
+                in_tag = false;
+                text.push(' ');
+            }
+            _ if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let joined = words.join(" ");
+    let mut out: String = joined.chars().take(max).collect();
+    if joined.chars().count() > max {
         out.push('…');
     }
     out
