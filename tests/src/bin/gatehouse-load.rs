@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{Context, anyhow};
+use anyhow::anyhow;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use gatehouse_testkit::Backend;
 use gatehouse_testkit::load::{Env, LaunchOptions, Report, Stop, Target, entra_login, login_page, m2m};
@@ -313,8 +313,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Err(e) => {
-            let tail = env.target.log_tail().unwrap_or_default();
-            Err(e).with_context(|| format!("gatehouse log (tail):\n{tail}"))
+            if let Some(tail) = env.target.log_tail().filter(|t| !t.trim().is_empty()) {
+                eprintln!("gatehouse log (tail):\n{tail}");
+            }
+            Err(e)
         }
     };
     env.stop().await;
