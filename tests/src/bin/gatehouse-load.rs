@@ -290,7 +290,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Ok(reports) => {
             common.print(&reports, unit)?;
             if reports.iter().any(|r| r.errors > 0)
-                && let Some(tail) = env.target.log_tail()
+                && let Some(tail) = env.target.log_tail().filter(|t| !t.trim().is_empty())
             {
                 eprintln!("gatehouse log (tail; more with --log-level info):\n{tail}");
             }

@@ -63,6 +63,8 @@ pub struct Report {
     /// Gatehouse CPU (user + system) over the phase.
     pub gatehouse_cpu_seconds: f64,
     pub gatehouse_cpu_ms_per_op: f64,
+    /// PostgreSQL backends serving Gatehouse's database over the phase (0 on SQLite).
+    pub database_cpu_ms_per_op: f64,
     /// This process (clients, and the simulator when it runs here) over the phase.
     pub loadgen_cpu_ms_per_op: f64,
 }
@@ -90,6 +92,13 @@ impl Report {
             self.loadgen_cpu_ms_per_op,
             unit.trim_end_matches('s'),
         );
+        if self.database_cpu_ms_per_op > 0.0 {
+            out.push_str(&format!(
+                "\n  PostgreSQL backends' CPU: {:.3} ms per {}",
+                self.database_cpu_ms_per_op,
+                unit.trim_end_matches('s')
+            ));
+        }
         if let Some(e) = &self.first_error {
             out.push_str(&format!("\n  first error: {e}"));
         }
@@ -126,6 +135,7 @@ pub async fn drive(
     let clients = workers.len();
     let counter = Arc::new(AtomicU64::new(0));
     let cpu_before = target.cpu_seconds()?;
+    let db_before = target.database_cpu_seconds();
     let self_before = process_cpu_seconds(std::process::id())?;
     let started = Instant::now();
     let mut tasks = Vec::with_capacity(clients);
@@ -167,6 +177,7 @@ pub async fn drive(
     }
     let seconds = started.elapsed().as_secs_f64();
     let cpu = target.cpu_seconds()? - cpu_before;
+    let db_cpu = target.database_cpu_seconds() - db_before;
     let self_cpu = process_cpu_seconds(std::process::id())? - self_before;
     all.latencies.sort_unstable();
     let ops = all.latencies.len() as u64;
@@ -187,6 +198,7 @@ pub async fn drive(
         max_ms: all.latencies.last().map_or(0.0, |d| d.as_secs_f64() * 1000.0),
         gatehouse_cpu_seconds: cpu,
         gatehouse_cpu_ms_per_op: per_op(cpu),
+        database_cpu_ms_per_op: per_op(db_cpu),
         loadgen_cpu_ms_per_op: per_op(self_cpu),
     })
 }

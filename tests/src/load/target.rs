@@ -36,6 +36,31 @@ pub fn process_cpu_seconds(pid: u32) -> anyhow::Result<f64> {
     Ok(ticks as f64 / rustix::param::clock_ticks_per_second() as f64)
 }
 
+/// CPU seconds of the PostgreSQL backends serving database `name` on this machine (their process
+/// titles read `postgres: <user> <database> <client> <state>`). Backends that exit between two
+/// readings take their time with them; pooled connections live as long as the server.
+pub fn postgres_backends_cpu_seconds(name: &str) -> f64 {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return 0.0;
+    };
+    let needle = format!(" {name} ");
+    let mut total = 0.0;
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(pid) = file_name.to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
+        let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+            continue;
+        };
+        let title = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        if title.starts_with("postgres: ") && title.contains(&needle) {
+            total += process_cpu_seconds(pid).unwrap_or(0.0);
+        }
+    }
+    total
+}
+
 /// How to start the release binary.
 #[derive(Debug, Clone)]
 pub struct LaunchOptions {
@@ -105,7 +130,20 @@ enum Inner {
 pub struct Target {
     pub base_url: String,
     backend: Backend,
+    /// The PostgreSQL database name, when the backend is PostgreSQL on this machine.
+    pg_database: Option<String>,
     inner: Inner,
+}
+
+/// The database name of a PostgreSQL URL, if it is on this machine.
+fn local_pg_database(url: &str) -> Option<String> {
+    let parsed = url::Url::parse(url).ok()?;
+    let local = matches!(
+        parsed.host_str(),
+        Some("127.0.0.1" | "localhost" | "::1" | "[::1]")
+    );
+    let name = parsed.path().trim_start_matches('/');
+    (local && !name.is_empty()).then(|| name.to_owned())
 }
 
 fn free_port() -> anyhow::Result<u16> {
@@ -179,9 +217,14 @@ impl Target {
             _database: database,
         };
         wait_ready(&base_url, Some(&mut process)).await?;
+        let pg_database = match opts.backend {
+            Backend::Postgres => local_pg_database(&url),
+            Backend::Sqlite => None,
+        };
         Ok(Self {
             base_url,
             backend: opts.backend,
+            pg_database,
             inner: Inner::Process(process),
         })
     }
@@ -201,6 +244,7 @@ impl Target {
         Ok(Some(Self {
             base_url,
             backend,
+            pg_database: None,
             inner: Inner::InProcess {
                 server,
                 _guard: guard,
@@ -222,6 +266,14 @@ impl Target {
             Inner::InProcess { .. } => std::process::id(),
         };
         process_cpu_seconds(pid)
+    }
+
+    /// CPU seconds used so far by the PostgreSQL backends of Gatehouse's database (0 on SQLite
+    /// or a remote server).
+    pub fn database_cpu_seconds(&self) -> f64 {
+        self.pg_database
+            .as_deref()
+            .map_or(0.0, postgres_backends_cpu_seconds)
     }
 
     /// The child's pid, if Gatehouse runs as a child process.
