@@ -3,7 +3,7 @@
 //! measures nothing and asserts no timings.
 
 use gatehouse_testkit::Backend;
-use gatehouse_testkit::load::{Env, Stop, Target, entra_login, login_page};
+use gatehouse_testkit::load::{Env, Stop, Target, entra_login, login_page, m2m};
 
 async fn env() -> Env {
     let target = Target::in_process(Backend::Sqlite)
@@ -76,6 +76,26 @@ async fn login_page_scenario_renders_the_page() {
             "{}",
             measured.render("requests")
         );
+    }
+    env.stop().await;
+}
+
+#[actix_web::test]
+#[ignore = "needs the OAuth2 provider (POST /api/v3/providers/oauth2/, /application/o/token/); remove once it is on main"]
+async fn m2m_scenario_exchanges_entra_tokens() {
+    let env = env().await;
+    let opts = m2m::Options {
+        clients: 2,
+        stop: Stop::Count(6),
+        algorithms: vec![m2m::Algorithm::ES256, m2m::Algorithm::RS256],
+        tokens: 3,
+        warmup: 2,
+    };
+    let reports = m2m::run(&env, &opts).await.unwrap();
+    // warm-up and measured phase per algorithm
+    assert_eq!(reports.len(), 4);
+    for report in &reports {
+        assert_eq!(report.errors, 0, "{}", report.render("exchanges"));
     }
     env.stop().await;
 }
