@@ -153,6 +153,11 @@ impl Browserless {
     }
 
     pub async fn get(&mut self, url: &str) -> reqwest::Response {
+        self.try_get(url).await.expect("request")
+    }
+
+    /// Like [`Browserless::get`], with transport errors returned (for the load generator).
+    pub async fn try_get(&mut self, url: &str) -> Result<reqwest::Response, reqwest::Error> {
         let mut req = self.http.get(url);
         if self.is_gatehouse(url) && !self.cookies.is_empty() {
             let header = self
@@ -163,7 +168,7 @@ impl Browserless {
                 .join("; ");
             req = req.header(COOKIE, header);
         }
-        let res = req.send().await.expect("request");
+        let res = req.send().await?;
         if self.is_gatehouse(url) {
             for value in res.headers().get_all(SET_COOKIE) {
                 let text = value.to_str().unwrap_or_default();
@@ -177,11 +182,16 @@ impl Browserless {
                 }
             }
         }
-        res
+        Ok(res)
     }
 
     /// Follows redirects from `start` (absolute or a Gatehouse path) until a page.
     pub async fn visit(&mut self, start: &str) -> Login {
+        self.try_visit(start).await.unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Like [`Browserless::visit`], with transport errors and redirect loops returned.
+    pub async fn try_visit(&mut self, start: &str) -> Result<Login, String> {
         let mut url = if start.starts_with("http") {
             start.to_owned()
         } else {
@@ -189,7 +199,7 @@ impl Browserless {
         };
         let mut trail = Vec::new();
         for _ in 0..15 {
-            let res = self.get(&url).await;
+            let res = self.try_get(&url).await.map_err(|e| format!("GET {url}: {e}"))?;
             let status = res.status().as_u16();
             if (300..400).contains(&status) {
                 let location = res
@@ -207,18 +217,35 @@ impl Browserless {
                 continue;
             }
             let body = res.text().await.unwrap_or_default();
-            return Login {
+            return Ok(Login {
                 trail,
                 status,
                 body,
                 browser: self.clone(),
-            };
+            });
         }
-        panic!("too many redirects: {trail:?}");
+        Err(format!("too many redirects: {trail:?}"))
     }
 
     /// Clicks "Sign in with …" for `slug`.
     pub async fn login(&mut self, slug: &str, login_hint: Option<&str>, next: Option<&str>) -> Login {
+        let path = Self::login_path(slug, login_hint, next);
+        self.visit(&path).await
+    }
+
+    /// Like [`Browserless::login`], with transport errors and redirect loops returned.
+    pub async fn try_login(
+        &mut self,
+        slug: &str,
+        login_hint: Option<&str>,
+        next: Option<&str>,
+    ) -> Result<Login, String> {
+        let path = Self::login_path(slug, login_hint, next);
+        self.try_visit(&path).await
+    }
+
+    /// `/source/oauth/login/<slug>/` with the optional `login_hint` and `next`.
+    pub fn login_path(slug: &str, login_hint: Option<&str>, next: Option<&str>) -> String {
         let mut path = format!("/source/oauth/login/{slug}/");
         let mut query = url::form_urlencoded::Serializer::new(String::new());
         if let Some(hint) = login_hint {
@@ -231,7 +258,7 @@ impl Browserless {
         if !query.is_empty() {
             path = format!("{path}?{query}");
         }
-        self.visit(&path).await
+        path
     }
 
     /// The logged-in user as `core/users/me/` reports it.

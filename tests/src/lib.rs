@@ -7,6 +7,7 @@ pub mod app;
 pub mod browser;
 pub mod entra;
 pub mod entra_sim;
+pub mod load;
 pub mod pg;
 pub mod server;
 pub mod web;

@@ -6,6 +6,7 @@ mod browser_harness;
 mod entra;
 mod flows;
 mod foundation;
+mod load;
 mod mappings;
 mod plugins;
 mod provider;

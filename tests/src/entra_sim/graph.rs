@@ -259,9 +259,22 @@ async fn member_of_impl(
         tenant.direct_of(&user_id)
     };
     let keep_all_types = !cast || st.faults.graph_cast_returns_all_types;
-    let items: Vec<Value> = ids
+    // Only the objects of this page are rendered (large directories make many pages).
+    let ids: Vec<&String> = ids
         .iter()
         .filter(|id| keep_all_types || tenant.groups.contains_key(*id))
+        .filter(|id| tenant.groups.contains_key(*id) || tenant.others.contains_key(*id))
+        .collect();
+    let skip: usize = q
+        .get("$skiptoken")
+        .and_then(|s| s.strip_prefix("RFNwdAIAAQAAAC"))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let sel = q.get("$select").map(String::as_str);
+    let page: Vec<Value> = ids
+        .iter()
+        .skip(skip)
+        .take(page_size)
         .filter_map(|id| tenant.object_json(id))
         .map(|mut v| {
             if cast
@@ -271,28 +284,15 @@ async fn member_of_impl(
                 // Cast results carry no @odata.type (every item is a group).
                 o.remove("@odata.type");
             }
-            v
+            select(v, sel, true)
         })
-        .collect();
-    let skip: usize = q
-        .get("$skiptoken")
-        .and_then(|s| s.strip_prefix("RFNwdAIAAQAAAC"))
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let sel = q.get("$select").map(String::as_str);
-    let page: Vec<Value> = items
-        .iter()
-        .skip(skip)
-        .take(page_size)
-        .cloned()
-        .map(|v| select(v, sel, true))
         .collect();
     let suffix = if cast { "/microsoft.graph.group" } else { "" };
     let context = if cast { "groups" } else { "directoryObjects" };
     let mut body = json!({
         "@odata.context": format!("{}/v1.0/$metadata#{context}{}", st.base_url, sel.map(|s| format!("({s})")).unwrap_or_default()),
     });
-    if skip + page_size < items.len() {
+    if skip + page_size < ids.len() {
         let enc = |v: &str| url::form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>();
         let select_part = sel.map(|s| format!("$select={}&", enc(s))).unwrap_or_default();
         let next = format!(

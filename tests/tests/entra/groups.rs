@@ -64,3 +64,85 @@ crate::entra_test!(groups_sync_authoritatively, |_source| {}, |env| {
     );
     let _ = manual;
 });
+
+/// Row count, a per-row version sum (SQLite `rowid`: changes when a row is deleted and inserted
+/// again; PostgreSQL `xmin`: changes on any insert, update or delete) and the newest time stamp.
+#[derive(diesel::QueryableByName, Debug, Clone, PartialEq, Eq)]
+struct TableFingerprint {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    rows: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    versions: i64,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    stamp: String,
+}
+
+/// Fingerprints of the group tables: (groups, group_members, group_source_connections).
+async fn group_tables(env: &gatehouse_testkit::entra::EntraEnv) -> Vec<TableFingerprint> {
+    use diesel::RunQueryDsl;
+    use gatehouse::db::DbConn;
+    env.server
+        .state
+        .db
+        .run(|conn| {
+            let mut out = Vec::new();
+            for (table, stamp) in [
+                ("groups", Some("updated")),
+                ("group_members", None),
+                ("group_source_connections", Some("last_updated")),
+            ] {
+                let row = match conn {
+                    DbConn::Sqlite(c) => {
+                        let stamp = stamp.map_or("''".to_owned(), |s| format!("coalesce(CAST(max({s}) AS TEXT), '')"));
+                        diesel::sql_query(format!(
+                            "SELECT count(*) AS rows, coalesce(sum(rowid), 0) AS versions, {stamp} AS stamp FROM {table}"
+                        ))
+                        .get_result::<TableFingerprint>(c)?
+                    }
+                    DbConn::Postgres(c) => {
+                        let stamp = stamp.map_or("''".to_owned(), |s| format!("coalesce(max({s})::text, '')"));
+                        diesel::sql_query(format!(
+                            "SELECT count(*)::bigint AS rows, coalesce(sum(xmin::text::bigint), 0)::bigint AS versions, {stamp} AS stamp FROM {table}"
+                        ))
+                        .get_result::<TableFingerprint>(c)?
+                    }
+                };
+                out.push(row);
+            }
+            Ok::<_, gatehouse::db::StoreError>(out)
+        })
+        .await
+        .unwrap()
+}
+
+// The load goal's case: a repeat login of someone in 5000 unchanged groups only reads the group
+// tables (no insert, update or delete of groups, memberships or group connections).
+crate::entra_test!(
+    repeat_login_with_5000_unchanged_groups_writes_no_group_rows,
+    |_source| {},
+    |env| {
+        env.sim.with_directory(|d| {
+            d.tenant_mut(CONTOSO)
+                .unwrap()
+                .synthetic
+                .as_mut()
+                .unwrap()
+                .group_count = 5000;
+        });
+        let upn = "loaduser5000@contoso.onmicrosoft.com";
+        env.login(Some(upn)).await.assert_logged_in();
+        let before = group_tables(&env).await;
+        assert_eq!(before[0].rows, 5000, "the groups were created: {before:?}");
+        assert_eq!(before[1].rows, 5000, "the memberships were created: {before:?}");
+        assert_eq!(before[2].rows, 5000, "the groups were linked: {before:?}");
+        let syncs = env.events("source_group_sync").await.len();
+
+        env.login(Some(upn)).await.assert_logged_in();
+        assert_eq!(
+            group_tables(&env).await,
+            before,
+            "a repeat login wrote group rows"
+        );
+        assert_eq!(env.events("source_group_sync").await.len(), syncs);
+    }
+);
