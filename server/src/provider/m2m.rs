@@ -240,7 +240,23 @@ pub async fn exchange(
     state
         .db
         .run(move |conn| {
-            let user = db::write_tx(conn, |conn| service_account(conn, &account))?;
+            // The common case (a known app, nothing changed) is a read: no write transaction,
+            // which on SQLite would take the database's write lock for every exchange.
+            let known = match db::users::find_by_username(conn, &account.username)? {
+                Some(user)
+                    if user.user_type == "service_account"
+                        && user.is_active
+                        && user.name == account.name
+                        && user.attributes_json() == account.attributes =>
+                {
+                    Some(user)
+                }
+                _ => None,
+            };
+            let user = match known {
+                Some(user) => user,
+                None => db::write_tx(conn, |conn| service_account(conn, &account))?,
+            };
             issue_machine(&db_state, conn, &client, &user, &scopes)
         })
         .await

@@ -81,7 +81,6 @@ async fn login_page_scenario_renders_the_page() {
 }
 
 #[actix_web::test]
-#[ignore = "needs the OAuth2 provider (POST /api/v3/providers/oauth2/, /application/o/token/); remove once it is on main"]
 async fn m2m_scenario_exchanges_entra_tokens() {
     let env = env().await;
     let opts = m2m::Options {

@@ -3,6 +3,7 @@
 
 mod admin;
 mod code_flow;
+mod interop;
 mod keys;
 mod m2m;
 mod negative;
