@@ -95,6 +95,26 @@ fn free_name(wanted: &str, identifier: &str, taken: &HashSet<String>) -> String 
     .unwrap_or_else(|| format!("{wanted} ({identifier}) {}", uuid::Uuid::new_v4().simple()))
 }
 
+/// Advisory-lock key that serialises group creation by logins on PostgreSQL.
+const PG_GROUP_CREATION_LOCK: i64 = 0x6761_7465_6772_7073; // "gategrps"
+
+/// Makes logins that are about to create or link groups take turns, until the end of the
+/// transaction. Two first logins sharing new groups would otherwise both insert the same group
+/// and name, and the loser would fail on a unique index after the winner commits. Creating groups
+/// is rare (repeat logins skip this), so a single lock costs nothing in the common case. SQLite
+/// needs nothing: `BEGIN IMMEDIATE` already serialises writers. True when the lock was waited for
+/// on PostgreSQL and the links must be read again.
+fn serialise_group_creation(conn: &mut DbConn) -> Result<bool, StoreError> {
+    match conn {
+        DbConn::Sqlite(_) => Ok(false),
+        DbConn::Postgres(c) => {
+            diesel::sql_query(format!("SELECT pg_advisory_xact_lock({PG_GROUP_CREATION_LOCK})"))
+                .execute(c)?;
+            Ok(true)
+        }
+    }
+}
+
 pub fn sync(
     conn: &mut DbConn,
     source: i64,
@@ -111,9 +131,16 @@ pub fn sync(
         .filter(|g| seen.insert(g.identifier.as_str()))
         .collect();
     let identifiers: Vec<&str> = desired.iter().map(|g| g.identifier.as_str()).collect();
-    let mut linked: HashMap<String, i64> = super::connections::group_connections(conn, source, &identifiers)?
-        .into_iter()
-        .collect();
+    let links = |conn: &mut DbConn| -> Result<HashMap<String, i64>, StoreError> {
+        Ok(super::connections::group_connections(conn, source, &identifiers)?
+            .into_iter()
+            .collect())
+    };
+    let mut linked = links(conn)?;
+    if desired.len() > linked.len() && serialise_group_creation(conn)? {
+        // Another login may have created some of these groups while we waited: look again.
+        linked = links(conn)?;
+    }
 
     // Groups seen for the first time at this source.
     let missing: Vec<&DesiredGroup> = desired
@@ -121,6 +148,7 @@ pub fn sync(
         .copied()
         .filter(|g| !linked.contains_key(&g.identifier))
         .collect();
+    let missing_ids: HashSet<&str> = missing.iter().map(|g| g.identifier.as_str()).collect();
     if !missing.is_empty() {
         let names: Vec<String> = missing.iter().map(|g| g.name.clone()).collect();
         let existing = taken_names(conn, &names)?;
@@ -188,7 +216,7 @@ pub fn sync(
     // Groups linked before: bring name and attributes up to date (rarely anything to do).
     let known: Vec<i64> = desired
         .iter()
-        .filter(|g| !missing.iter().any(|m| m.identifier == g.identifier))
+        .filter(|g| !missing_ids.contains(g.identifier.as_str()))
         .filter_map(|g| linked.get(&g.identifier).copied())
         .collect();
     let mut current: HashMap<i64, (String, String, bool)> = HashMap::with_capacity(known.len());
@@ -281,8 +309,10 @@ pub fn sync(
         .map(|g| (group_members::group_id.eq(*g), group_members::user_id.eq(user)))
         .collect();
     for chunk in chunks(&rows) {
+        // A concurrent login of the same person may add the same membership first.
         crate::per_backend!(conn, |c| diesel::insert_into(group_members::table)
             .values(chunk)
+            .on_conflict_do_nothing()
             .execute(c))?;
     }
     report.added = add.len();

@@ -146,3 +146,66 @@ crate::entra_test!(
         assert_eq!(env.events("source_group_sync").await.len(), syncs);
     }
 );
+
+// First logins of different people who share groups nobody has brought in yet: every login
+// succeeds, each group is created and linked once, and everyone ends up a member. (On PostgreSQL
+// the racing transactions used to fail on `uq_groups_name` with a 500.)
+crate::entra_test!(concurrent_first_logins_share_new_groups, |_source| {}, |env| {
+    const PEOPLE: usize = 8;
+    const SHARED: usize = 40;
+    let upns: Vec<String> = (0..PEOPLE)
+        .map(|i| format!("racer{i}@{CONTOSO_DOMAIN}"))
+        .collect();
+    env.sim.with_directory(|d| {
+        let tenant = d.tenant_mut(CONTOSO).unwrap();
+        for j in 0..SHARED {
+            tenant.add_group(gatehouse_testkit::entra_sim::Group::security(
+                &format!("5a5a5a5a-0000-4000-8000-{j:012}"),
+                &format!("Race Group {j:02}"),
+            ));
+        }
+        for (i, upn) in upns.iter().enumerate() {
+            let id = format!("5b5b5b5b-0000-4000-8000-{i:012}");
+            tenant.add_user(gatehouse_testkit::entra_sim::User::member(
+                &id,
+                upn,
+                &format!("Racer {i}"),
+            ));
+            for j in 0..SHARED {
+                tenant.add_member(&id, &format!("5a5a5a5a-0000-4000-8000-{j:012}"));
+            }
+        }
+    });
+    let results = futures_util::future::join_all(upns.iter().map(|upn| env.login(Some(upn.as_str())))).await;
+    for login in &results {
+        login.assert_logged_in();
+    }
+    let (_, groups) = env
+        .api(
+            "GET",
+            "/api/v3/core/groups/?search=Race%20Group&page_size=100",
+            None,
+        )
+        .await;
+    assert_eq!(
+        groups["pagination"]["count"], SHARED,
+        "one local group per Entra group: {groups}"
+    );
+    for group in groups["results"].as_array().unwrap() {
+        let name = group["name"].as_str().unwrap();
+        assert!(!name.contains('('), "no renamed duplicate: {name}");
+        assert_eq!(
+            group["users"].as_array().unwrap().len(),
+            PEOPLE,
+            "{name}: {group}"
+        );
+    }
+    let (_, links) = env
+        .api(
+            "GET",
+            "/api/v3/sources/group_connections/oauth/?page_size=100",
+            None,
+        )
+        .await;
+    assert_eq!(links["pagination"]["count"], SHARED, "{links}");
+});
