@@ -135,7 +135,7 @@ pub(crate) async fn fetch_groups(
     let mut groups = Vec::new();
     let mut seen = HashSet::new();
     loop {
-        let page = match get_json(http, &url, token, deadline).await {
+        let mut page = match get_json(http, &url, token, deadline).await {
             Ok(p) => p,
             Err(e) => {
                 return GroupSync::Failed {
@@ -143,7 +143,8 @@ pub(crate) async fn fetch_groups(
                 };
             }
         };
-        let Some(items) = page.get("value").and_then(Value::as_array) else {
+        // Taken out of the page, so each group's object moves into its `info` without a copy.
+        let Some(Value::Array(items)) = page.get_mut("value").map(Value::take) else {
             return GroupSync::Failed {
                 reason: "a Graph page had no `value` array".to_owned(),
             };
@@ -162,15 +163,17 @@ pub(crate) async fn fetch_groups(
             if !seen.insert(id.to_owned()) {
                 continue;
             }
+            let identifier = id.to_owned();
             let name = item
                 .get("displayName")
                 .and_then(Value::as_str)
                 .filter(|n| !n.is_empty())
-                .unwrap_or(id);
+                .unwrap_or(id)
+                .to_owned();
             groups.push(UpstreamGroup {
-                identifier: id.to_owned(),
-                name: name.to_owned(),
-                info: item.clone(),
+                identifier,
+                name,
+                info: item,
             });
         }
         match page.get("@odata.nextLink").and_then(Value::as_str) {

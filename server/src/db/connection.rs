@@ -121,6 +121,11 @@ impl Default for DbOptions {
     }
 }
 
+/// Pages of the database file are read through a memory map instead of a `pread` system call
+/// each time another connection's write has invalidated this connection's page cache (every
+/// login writes, so that is most reads). Address space only; the kernel shares the pages.
+const SQLITE_MMAP_BYTES: u64 = 256 * 1024 * 1024;
+
 /// r2d2 manager that opens the backend named by the URL and applies per-connection settings.
 #[derive(Debug)]
 pub struct Manager {
@@ -144,7 +149,7 @@ impl Manager {
                 // of the process (not of the OS) in WAL mode, which is the usual trade-off.
                 let pragmas = format!(
                     "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                     PRAGMA foreign_keys = ON;",
+                     PRAGMA foreign_keys = ON; PRAGMA mmap_size = {SQLITE_MMAP_BYTES};",
                     self.busy_timeout_ms
                 );
                 conn.batch_execute(&pragmas)
@@ -290,5 +295,24 @@ impl Db {
     pub fn pool_state(&self) -> (u32, u32) {
         let state = self.pool.state();
         (state.connections, state.idle_connections)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use diesel::prelude::*;
+    use diesel::sql_types::Integer;
+
+    /// `.cargo/config.toml` builds the bundled SQLite with `SQLITE_ENABLE_QPSG`; without it cached
+    /// statements with bound `LIMIT`s are re-parsed on every use (see that file).
+    #[test]
+    fn bundled_sqlite_has_query_planner_stability() {
+        let mut conn = SqliteConnection::establish(":memory:").unwrap();
+        let used: i32 = diesel::select(diesel::dsl::sql::<Integer>(
+            "sqlite_compileoption_used('ENABLE_QPSG')",
+        ))
+        .get_result(&mut conn)
+        .unwrap();
+        assert_eq!(used, 1, "build with LIBSQLITE3_FLAGS=-DSQLITE_ENABLE_QPSG");
     }
 }

@@ -95,6 +95,44 @@ fn free_name(wanted: &str, identifier: &str, taken: &HashSet<String>) -> String 
     .unwrap_or_else(|| format!("{wanted} ({identifier}) {}", uuid::Uuid::new_v4().simple()))
 }
 
+/// A group the user is a member of, linked to the source under `identifier`.
+struct MemberGroup {
+    identifier: String,
+    id: i64,
+    name: String,
+    attributes: String,
+    is_superuser: bool,
+}
+
+fn member_groups(conn: &mut DbConn, source: i64, user: i64) -> Result<Vec<MemberGroup>, StoreError> {
+    let rows: Vec<(String, i64, String, String, bool)> = group_members::table
+        .inner_join(
+            group_source_connections::table
+                .on(group_source_connections::group_id.eq(group_members::group_id)),
+        )
+        .inner_join(groups::table.on(groups::id.eq(group_members::group_id)))
+        .filter(group_members::user_id.eq(user))
+        .filter(group_source_connections::source_id.eq(source))
+        .select((
+            group_source_connections::identifier,
+            groups::id,
+            groups::name,
+            groups::attributes,
+            groups::is_superuser,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(identifier, id, name, attributes, is_superuser)| MemberGroup {
+            identifier,
+            id,
+            name,
+            attributes,
+            is_superuser,
+        })
+        .collect())
+}
+
 /// Advisory-lock key that serialises group creation by logins on PostgreSQL.
 const PG_GROUP_CREATION_LOCK: i64 = 0x6761_7465_6772_7073; // "gategrps"
 
@@ -130,16 +168,26 @@ pub fn sync(
         .iter()
         .filter(|g| seen.insert(g.identifier.as_str()))
         .collect();
-    let identifiers: Vec<&str> = desired.iter().map(|g| g.identifier.as_str()).collect();
-    let links = |conn: &mut DbConn| -> Result<HashMap<String, i64>, StoreError> {
-        Ok(super::connections::group_connections(conn, source, &identifiers)?
-            .into_iter()
-            .collect())
-    };
-    let mut linked = links(conn)?;
-    if desired.len() > linked.len() && serialise_group_creation(conn)? {
-        // Another login may have created some of these groups while we waited: look again.
-        linked = links(conn)?;
+    // One read answers a repeat login: the user's memberships in this source's groups, with the
+    // upstream ids and the fields a mapping may change. Only ids not among them are looked up.
+    let members = member_groups(conn, source, user)?;
+    let have: HashSet<i64> = members.iter().map(|m| m.id).collect();
+    let mut linked: HashMap<String, i64> = members.iter().map(|m| (m.identifier.clone(), m.id)).collect();
+    let mut current: HashMap<i64, (String, String, bool)> = members
+        .into_iter()
+        .map(|m| (m.id, (m.name, m.attributes, m.is_superuser)))
+        .collect();
+    let unknown: Vec<&str> = desired
+        .iter()
+        .map(|g| g.identifier.as_str())
+        .filter(|id| !linked.contains_key(*id))
+        .collect();
+    if !unknown.is_empty() {
+        linked.extend(super::connections::group_connections(conn, source, &unknown)?);
+        if desired.len() > linked.len() && serialise_group_creation(conn)? {
+            // Another login may have created some of these groups while we waited: look again.
+            linked.extend(super::connections::group_connections(conn, source, &unknown)?);
+        }
     }
 
     // Groups seen for the first time at this source.
@@ -213,13 +261,13 @@ pub fn sync(
         linked.extend(to_link);
     }
 
-    // Groups linked before: bring name and attributes up to date (rarely anything to do).
+    // Groups linked before but not (yet) the user's: their current fields, for the update below.
     let known: Vec<i64> = desired
         .iter()
         .filter(|g| !missing_ids.contains(g.identifier.as_str()))
         .filter_map(|g| linked.get(&g.identifier).copied())
+        .filter(|id| !current.contains_key(id))
         .collect();
-    let mut current: HashMap<i64, (String, String, bool)> = HashMap::with_capacity(known.len());
     for chunk in chunks(&known) {
         let rows: Vec<(i64, String, String, bool)> = groups::table
             .filter(groups::id.eq_any(chunk))
@@ -230,6 +278,7 @@ pub fn sync(
                 .map(|(id, name, attributes, su)| (id, (name, attributes, su))),
         );
     }
+    // Bring names and attributes up to date (rarely anything to do; new groups are skipped).
     for group in &desired {
         let Some(id) = linked.get(&group.identifier) else {
             continue;
@@ -281,17 +330,6 @@ pub fn sync(
     let wanted: HashSet<i64> = desired
         .iter()
         .filter_map(|g| linked.get(&g.identifier).copied())
-        .collect();
-    let have: HashSet<i64> = group_members::table
-        .inner_join(
-            group_source_connections::table
-                .on(group_source_connections::group_id.eq(group_members::group_id)),
-        )
-        .filter(group_members::user_id.eq(user))
-        .filter(group_source_connections::source_id.eq(source))
-        .select(group_members::group_id)
-        .load::<i64>(conn)?
-        .into_iter()
         .collect();
     let remove: Vec<i64> = have.difference(&wanted).copied().collect();
     let mut add: Vec<i64> = wanted.difference(&have).copied().collect();

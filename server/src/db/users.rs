@@ -202,6 +202,32 @@ pub fn groups_of(conn: &mut DbConn, ids: &[UserId]) -> Result<HashMap<UserId, Ve
     Ok(out)
 }
 
+/// Names of a user's groups, alphabetically; at most `limit` when given. For pages and token
+/// claims, which need nothing else (a user in thousands of groups is common with Entra ID).
+pub fn group_names_of(
+    conn: &mut DbConn,
+    user: UserId,
+    limit: Option<i64>,
+) -> Result<Vec<String>, StoreError> {
+    let query = group_members::table
+        .inner_join(groups::table)
+        .filter(group_members::user_id.eq(user.0))
+        .order(groups::name.asc())
+        .select(groups::name);
+    Ok(match limit {
+        Some(limit) => query.limit(limit).load(conn)?,
+        None => query.load(conn)?,
+    })
+}
+
+/// How many groups a user is a member of.
+pub fn group_count_of(conn: &mut DbConn, user: UserId) -> Result<i64, StoreError> {
+    Ok(group_members::table
+        .filter(group_members::user_id.eq(user.0))
+        .count()
+        .get_result(conn)?)
+}
+
 /// Replaces a user's memberships with `groups`, touching only the rows that change.
 pub fn set_groups(conn: &mut DbConn, user: UserId, wanted: &[GroupId]) -> Result<(), StoreError> {
     let current: Vec<i64> = group_members::table

@@ -136,7 +136,7 @@ fn run(
     effects: &mut Vec<Effect>,
 ) -> Run {
     loop {
-        let Some(stage) = working.stages.get(working.position).cloned() else {
+        let Some(stage) = working.stages.get(working.position) else {
             return Run::Finished;
         };
         let Some(kind) = stages::find(&stage.kind) else {
@@ -149,7 +149,7 @@ fn run(
             conn,
             env,
             flow,
-            stage: &stage,
+            stage,
             context: &mut working.context,
             effects,
         };
@@ -581,14 +581,21 @@ fn finish_step(
             })
         }
         Run::Finished => {
-            if !persist(
-                conn,
-                flow,
-                working,
-                true,
-                now + Duration::minutes(FINISHED_TTL_MINUTES),
-                now,
-            )? {
+            // A flow that started and finished in this one request was never seen by a browser
+            // (its cookie is set and cleared in the same response): nothing can replay it, so
+            // nothing is stored. That keeps a source login's upstream data (thousands of groups
+            // in the planned sync stage) out of `flow_states`.
+            let seen = working.row.is_some() || claim_step;
+            if seen
+                && !persist(
+                    conn,
+                    flow,
+                    working,
+                    true,
+                    now + Duration::minutes(FINISHED_TTL_MINUTES),
+                    now,
+                )?
+            {
                 return Ok(replayed());
             }
             effects.push(Effect::ClearFlowCookie);

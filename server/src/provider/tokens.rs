@@ -41,12 +41,7 @@ pub fn user_claims(
     if has("profile") {
         claims.insert("name".into(), json!(user.name));
         claims.insert("preferred_username".into(), json!(user.username));
-        let groups: Vec<String> = users::groups_of(conn, &[UserId(user.id)])?
-            .remove(&UserId(user.id))
-            .unwrap_or_default()
-            .into_iter()
-            .map(|g| g.name)
-            .collect();
+        let groups = users::group_names_of(conn, UserId(user.id), None)?;
         claims.insert("groups".into(), json!(groups));
     }
     if has("email") {

@@ -4,6 +4,8 @@
 //! authentication or enrollment flow. Every failure is a readable page and a `login_failed`
 //! event; nothing is half-written (the flow's writes are one transaction).
 
+use std::sync::Arc;
+
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use gatehouse_mappings::{RequestInfo, SourceInfo};
@@ -264,9 +266,8 @@ async fn complete(
         .map_err(|e| plugin_failure(&e))?;
 
     // Groups: synced, off, or failed (keep memberships, or refuse when the source says so).
-    let groups = match &identity.groups {
-        GroupSync::Off => None,
-        GroupSync::Synced { groups } => Some(groups.clone()),
+    match &identity.groups {
+        GroupSync::Off | GroupSync::Synced { .. } => {}
         GroupSync::Failed { reason } => {
             if plugin.deny_on_group_error(&config) {
                 return Err(Failure::new(
@@ -280,11 +281,12 @@ async fn complete(
                 ));
             }
             record_group_failure(state, client, source, reason).await;
-            None
         }
-    };
+    }
 
-    let mapped = map(state, source, &identity, groups.as_deref(), client)
+    // Shared with the mapping task rather than copied: it may hold thousands of groups.
+    let identity = Arc::new(identity);
+    let mapped = map(state, source, Arc::clone(&identity), client)
         .await
         .map_err(store)?;
     let (properties, desired_groups) = match mapped {
@@ -377,11 +379,19 @@ async fn complete(
     Ok(respond(state, &source.name, step))
 }
 
+/// The upstream groups to map and sync: `None` when sync is off or the fetch failed (memberships
+/// are then left alone).
+fn synced_groups(identity: &UpstreamIdentity) -> Option<&[gatehouse_plugins::UpstreamGroup]> {
+    match &identity.groups {
+        GroupSync::Synced { groups } => Some(groups),
+        GroupSync::Off | GroupSync::Failed { .. } => None,
+    }
+}
+
 async fn map(
     state: &web::Data<AppState>,
     source: &SourceRow,
-    identity: &UpstreamIdentity,
-    groups: Option<&[gatehouse_plugins::UpstreamGroup]>,
+    identity: Arc<UpstreamIdentity>,
     client: &ClientInfo,
 ) -> Result<Mapped, StoreError> {
     let source_id = source.id;
@@ -419,8 +429,8 @@ async fn map(
         })
         .await?;
     let input = MappingInput {
-        identity,
-        groups,
+        identity: &identity,
+        groups: synced_groups(&identity),
         source: SourceInfo {
             slug: source.slug.clone(),
             name: source.name.clone(),
@@ -439,10 +449,8 @@ async fn map(
         return Ok(super::mapping::evaluate(&state.mappings, input));
     }
     // Scripts are CPU work bounded by their budget: run them off the async workers. The input
-    // borrows the identity, so move owned copies into the blocking task.
+    // borrows the identity, so the task gets its own handle to it.
     let engine_state = state.clone();
-    let identity = identity.clone();
-    let groups = groups.map(<[_]>::to_vec);
     let MappingInput {
         source: info,
         path,
@@ -457,7 +465,7 @@ async fn map(
             &engine_state.mappings,
             MappingInput {
                 identity: &identity,
-                groups: groups.as_deref(),
+                groups: synced_groups(&identity),
                 source: info,
                 path,
                 user_mappings,

@@ -23,6 +23,10 @@ crate::entra_test!(groups_sync_authoritatively, |_source| {}, |env| {
         env.sim.counters().graph_group_pages >= 7,
         "several pages were followed"
     );
+    // The landing page names the first 50 alphabetically and counts the rest.
+    assert_eq!(login.body.matches("<li>Bulk Group").count(), 50, "{}", login.body);
+    assert!(login.body.contains("<li>Bulk Group 000</li>"), "{}", login.body);
+    assert!(login.body.contains("and 220 more"), "{}", login.body);
 
     // A group added by hand stays whatever Entra says.
     let (status, manual) = env

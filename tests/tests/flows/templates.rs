@@ -104,7 +104,11 @@ fn every_template_renders() {
         html.contains("Hello, Alice")
             && html.contains("<li>staff</li>")
             && html.contains("<li>Entra ID</li>")
+            && !html.contains("more-groups")
     );
+    context.insert("more_groups", &3);
+    let html = templates.render("pages/landing.html", &context).unwrap();
+    assert!(html.contains("and 3 more"), "{html}");
     rendered.push("pages/landing.html");
     rendered.extend(["base.html", "flow.html"]);
     for (name, _) in EMBEDDED {

@@ -70,7 +70,8 @@ impl StageCtx<'_, '_> {
     /// The stage's settings, parsed (defaults filled in). Settings were validated when saved, so a
     /// failure here means a corrupted row: a flow error, not a panic.
     pub fn settings<T: DeserializeOwned>(&self) -> Result<T, FlowError> {
-        serde_json::from_value(self.stage.settings.clone()).map_err(|e| {
+        // Deserialised from a borrowed value: settings may be large (a source login's groups).
+        T::deserialize(&self.stage.settings).map_err(|e| {
             FlowError::misconfigured(format!("stage `{}` has invalid settings: {e}", self.stage.name))
         })
     }

@@ -5,9 +5,14 @@ use actix_web::{HttpRequest, HttpResponse, get, web};
 use serde_json::json;
 
 use crate::app::AppState;
-use crate::db::{self, UserId, time};
+use crate::db::{self, time};
 use crate::sessions::SESSION_COOKIE;
 use crate::web::cookies;
+
+/// Group names shown on the page. People synced from Entra ID are often in thousands of groups;
+/// the page names the first ones alphabetically and says how many more there are (the admin API
+/// lists them all).
+const LANDING_GROUPS: i64 = 50;
 
 #[get("/")]
 pub async fn index(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
@@ -20,24 +25,26 @@ pub async fn index(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse
             let Some(user) = crate::sessions::resolve(conn, &cookie, time::now())? else {
                 return Ok(None);
             };
-            let groups = db::users::groups_of(conn, &[user.id()])?
-                .remove(&UserId(user.id))
-                .unwrap_or_default()
-                .into_iter()
-                .map(|g| g.name)
-                .collect::<Vec<_>>();
+            let groups = db::users::group_names_of(conn, user.id(), Some(LANDING_GROUPS))?;
+            // Only count when the list was cut short.
+            let total = if groups.len() as i64 == LANDING_GROUPS {
+                db::users::group_count_of(conn, user.id())?
+            } else {
+                groups.len() as i64
+            };
             let sources = db::connections::source_names_of(conn, user.id)?;
-            Ok::<_, db::StoreError>(Some((user, groups, sources)))
+            Ok::<_, db::StoreError>(Some((user, (groups, total), sources)))
         })
         .await;
     match result {
-        Ok(Some((user, groups, sources))) => {
+        Ok(Some((user, (groups, total), sources))) => {
             let mut context = tera::Context::new();
             context.insert(
                 "user",
                 &json!({"username": user.username, "name": user.name, "email": user.email}),
             );
             context.insert("groups", &groups);
+            context.insert("more_groups", &(total - groups.len() as i64).max(0));
             context.insert("sources", &sources);
             crate::web::render(&state, StatusCode::OK, "pages/landing.html", &context)
         }
