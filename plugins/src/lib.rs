@@ -34,6 +34,6 @@ pub use plugin::{PluginContext, SourcePlugin, default_http_client};
 pub use registry::Registry;
 pub use types::{
     AuthorizationRedirect, AuthorizationRequest, BaseProperties, CallbackData, ClientCredential, FieldErrors,
-    GroupSync, MachineIdentity, MachineTokenRules, ResolvedUrls, SourceConfig, SourceTypeDescription,
-    UpstreamGroup, UpstreamIdentity, UpstreamTokens,
+    GroupInfo, GroupSync, MachineIdentity, MachineTokenRules, ResolvedUrls, SourceConfig,
+    SourceTypeDescription, UpstreamGroup, UpstreamIdentity, UpstreamTokens,
 };

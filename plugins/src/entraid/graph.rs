@@ -4,12 +4,15 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
+use serde_json::value::RawValue;
 use tokio::time::Instant;
 
 use super::settings::GroupSyncMode;
 use crate::oauth::describe_reqwest;
-use crate::types::{GroupSync, UpstreamGroup};
+use crate::types::{GroupInfo, GroupSync, UpstreamGroup};
 use crate::util::excerpt;
 
 const GROUP_SELECT: &str =
@@ -41,12 +44,12 @@ fn retry_after(resp: &reqwest::Response) -> Option<Duration> {
 }
 
 /// GET a Graph URL as JSON, retrying 429/503/504 while the deadline allows.
-pub(crate) async fn get_json(
+pub(crate) async fn get_json<T: DeserializeOwned>(
     http: &reqwest::Client,
     url: &str,
     token: &str,
     deadline: Instant,
-) -> Result<Value, GraphError> {
+) -> Result<T, GraphError> {
     let mut attempt: u32 = 0;
     loop {
         let remaining = deadline.saturating_duration_since(Instant::now());
@@ -116,6 +119,24 @@ pub(crate) fn profile_url_with_select(profile_url: &str, select: &str) -> String
     format!("{profile_url}{sep}$select={select}")
 }
 
+/// One page of a membership listing; the group objects stay JSON text.
+#[derive(Deserialize)]
+struct GroupPage {
+    value: Option<Vec<Box<RawValue>>>,
+    #[serde(rename = "@odata.nextLink")]
+    next_link: Option<String>,
+}
+
+/// What paging needs from a group object (other fields are skipped without being built).
+#[derive(Deserialize)]
+struct GroupHead {
+    #[serde(rename = "@odata.type")]
+    odata_type: Option<String>,
+    id: Option<String>,
+    #[serde(rename = "displayName")]
+    display_name: Option<String>,
+}
+
 /// Fetches every group of the signed-in user; never fails the login itself.
 pub(crate) async fn fetch_groups(
     http: &reqwest::Client,
@@ -135,7 +156,7 @@ pub(crate) async fn fetch_groups(
     let mut groups = Vec::new();
     let mut seen = HashSet::new();
     loop {
-        let mut page = match get_json(http, &url, token, deadline).await {
+        let page: GroupPage = match get_json(http, &url, token, deadline).await {
             Ok(p) => p,
             Err(e) => {
                 return GroupSync::Failed {
@@ -143,40 +164,43 @@ pub(crate) async fn fetch_groups(
                 };
             }
         };
-        // Taken out of the page, so each group's object moves into its `info` without a copy.
-        let Some(Value::Array(items)) = page.get_mut("value").map(Value::take) else {
+        let Some(items) = page.value else {
             return GroupSync::Failed {
                 reason: "a Graph page had no `value` array".to_owned(),
             };
         };
-        for item in items {
+        for raw in items {
+            // The fields needed here are read from the object's text; the object is kept as
+            // text for mappings.
+            let Ok(head) = serde_json::from_str::<GroupHead>(raw.get()) else {
+                continue;
+            };
             // Cast endpoints may omit @odata.type; where present, only groups count
             // (directory roles and administrative units are skipped).
-            if let Some(t) = item.get("@odata.type").and_then(Value::as_str)
-                && t != "#microsoft.graph.group"
+            if head
+                .odata_type
+                .as_deref()
+                .is_some_and(|t| t != "#microsoft.graph.group")
             {
                 continue;
             }
-            let Some(id) = item.get("id").and_then(Value::as_str) else {
+            let Some(identifier) = head.id else {
                 continue;
             };
-            if !seen.insert(id.to_owned()) {
+            if !seen.insert(identifier.clone()) {
                 continue;
             }
-            let identifier = id.to_owned();
-            let name = item
-                .get("displayName")
-                .and_then(Value::as_str)
+            let name = head
+                .display_name
                 .filter(|n| !n.is_empty())
-                .unwrap_or(id)
-                .to_owned();
+                .unwrap_or_else(|| identifier.clone());
             groups.push(UpstreamGroup {
                 identifier,
                 name,
-                info: item,
+                info: GroupInfo::from_raw(raw),
             });
         }
-        match page.get("@odata.nextLink").and_then(Value::as_str) {
+        match page.next_link.as_deref() {
             None => return GroupSync::Synced { groups },
             Some(next) => {
                 // Never send the bearer token to another host than Graph's.

@@ -69,7 +69,7 @@ pub(crate) async fn complete(
     let profile_url =
         graph::profile_url_with_select(&urls.profile_url.unwrap_or_default(), &s.profile_select);
     let deadline = Instant::now() + s.group_fetch_budget;
-    let info = graph::get_json(&ctx.http, &profile_url, &tokens.access_token, deadline)
+    let info: Value = graph::get_json(&ctx.http, &profile_url, &tokens.access_token, deadline)
         .await
         .map_err(|e| match e {
             GraphError::Status { status, detail } => PluginError::Profile {

@@ -17,9 +17,9 @@ use crate::idtoken::{self, IdTokenRules};
 use crate::oauth::{self, CodeExchange};
 use crate::plugin::{PluginContext, SourcePlugin};
 use crate::types::{
-    AuthorizationRedirect, AuthorizationRequest, BaseProperties, CallbackData, FieldErrors, GroupSync,
-    MachineIdentity, MachineTokenRules, ResolvedUrls, SourceConfig, SourceTypeDescription, UpstreamGroup,
-    UpstreamIdentity,
+    AuthorizationRedirect, AuthorizationRequest, BaseProperties, CallbackData, FieldErrors, GroupInfo,
+    GroupSync, MachineIdentity, MachineTokenRules, ResolvedUrls, SourceConfig, SourceTypeDescription,
+    UpstreamGroup, UpstreamIdentity,
 };
 use crate::util::{dedupe_scopes, excerpt, peek_jwt};
 use crate::{PluginError, authorize};
@@ -275,7 +275,7 @@ fn groups_from(info: &Value, claim: &str) -> GroupSync {
             Value::String(s) => Some(UpstreamGroup {
                 identifier: s.clone(),
                 name: s.clone(),
-                info: g.clone(),
+                info: GroupInfo::from_value(g),
             }),
             Value::Object(o) => {
                 let id = o.get("id").and_then(Value::as_str)?;
@@ -287,7 +287,7 @@ fn groups_from(info: &Value, claim: &str) -> GroupSync {
                 Some(UpstreamGroup {
                     identifier: id.to_owned(),
                     name: name.to_owned(),
-                    info: g.clone(),
+                    info: GroupInfo::from_value(g),
                 })
             }
             _ => None,

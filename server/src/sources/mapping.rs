@@ -56,7 +56,7 @@ fn object(value: &Value) -> Map<String, Value> {
 
 /// A group as scripts see it: the upstream object with `id` and `name` always present.
 fn group_object(group: &UpstreamGroup) -> Map<String, Value> {
-    let mut map = object(&group.info);
+    let mut map = group.info.to_map();
     map.entry("id")
         .or_insert_with(|| Value::String(group.identifier.clone()));
     map.insert("name".into(), Value::String(group.name.clone()));
@@ -76,7 +76,7 @@ pub fn evaluate(engine: &MappingEngine, input: MappingInput<'_>) -> Mapped {
         ..UserProperties::default()
     };
     let mut logs = Vec::new();
-    let properties = if input.user_mappings.is_empty() {
+    let mut properties = if input.user_mappings.is_empty() {
         // No mappings: no engine, no conversion of the profile into script values.
         base
     } else {
@@ -110,7 +110,9 @@ pub fn evaluate(engine: &MappingEngine, input: MappingInput<'_>) -> Mapped {
     };
 
     // The groups the user keeps (a mapping may drop some, or add ids Entra did not send).
-    let groups = match (input.groups, &properties.groups) {
+    // Taken out before the properties become JSON: they are synced, not written to the user.
+    let group_ids = properties.groups.take();
+    let groups = match (input.groups, &group_ids) {
         (Some(upstream), Some(ids)) => {
             let by_id: HashMap<&str, &UpstreamGroup> =
                 upstream.iter().map(|g| (g.identifier.as_str(), g)).collect();
@@ -177,7 +179,6 @@ pub fn evaluate(engine: &MappingEngine, input: MappingInput<'_>) -> Mapped {
         Ok(Value::Object(map)) => map,
         _ => Map::new(),
     };
-    map.remove("groups");
     if map
         .get("attributes")
         .is_some_and(|a| a.as_object().is_some_and(Map::is_empty))

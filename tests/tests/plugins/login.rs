@@ -29,7 +29,7 @@ async fn happy_path_profile_claims_and_transitive_groups() {
     if let GroupSync::Synced { groups } = &id.groups {
         let all_staff = groups.iter().find(|g| g.identifier == f::ALL_STAFF).unwrap();
         assert_eq!(all_staff.name, "All Staff");
-        assert_eq!(all_staff.info["groupTypes"], json!(["Unified"]));
+        assert_eq!(all_staff.info.to_map()["groupTypes"], json!(["Unified"]));
     }
 }
 
