@@ -1,7 +1,6 @@
 //! Microsoft Graph calls: the `/me` profile and the user's groups, with paging and a per-login
 //! time budget for throttling (429/503 honour `Retry-After`).
 
-use std::collections::HashSet;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -154,7 +153,8 @@ pub(crate) async fn fetch_groups(
     let mut url =
         format!("{graph_base}/v1.0/me/{relation}/microsoft.graph.group?$select={GROUP_SELECT}&$top=999");
     let mut groups = Vec::new();
-    let mut seen = HashSet::new();
+    // foldhash: thousands of ids per login, several times faster than SipHash.
+    let mut seen: std::collections::HashSet<String, foldhash::fast::RandomState> = Default::default();
     loop {
         let page: GroupPage = match get_json(http, &url, token, deadline).await {
             Ok(p) => p,

@@ -6,7 +6,10 @@
 //! look-ups and inserts are batched, and nothing is written when nothing changed — a repeat login
 //! of someone in thousands of unchanged groups only reads.
 
-use std::collections::{HashMap, HashSet};
+/// Thousands of upstream ids go through several maps per login: foldhash (seeded per process)
+/// hashes them several times faster than the standard SipHash.
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+type HashSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -71,7 +74,7 @@ fn chunks<T>(items: &[T]) -> std::slice::Chunks<'_, T> {
 
 /// Names already taken among `names`.
 fn taken_names(conn: &mut DbConn, names: &[String]) -> Result<HashMap<String, i64>, StoreError> {
-    let mut taken = HashMap::new();
+    let mut taken = HashMap::default();
     for chunk in chunks(names) {
         let rows: Vec<(String, i64)> = groups::table
             .filter(groups::name.eq_any(chunk))
@@ -163,7 +166,7 @@ pub fn sync(
 ) -> Result<SyncOutcome, StoreError> {
     let mut report = SyncReport::default();
     // One entry per upstream id (a list may repeat a group).
-    let mut seen = HashSet::new();
+    let mut seen = HashSet::default();
     let desired: Vec<&DesiredGroup> = desired
         .iter()
         .filter(|g| seen.insert(g.identifier.as_str()))
