@@ -201,11 +201,9 @@ impl GroupInfo {
         Self(raw)
     }
 
-    pub fn from_value(value: &Value) -> Self {
-        // A `Value` always serialises; the fallback only satisfies the type.
-        Self(serde_json::value::to_raw_value(value).unwrap_or_else(|_| {
-            serde_json::value::RawValue::from_string("null".to_owned()).expect("null is JSON")
-        }))
+    /// `None` only if the value cannot be written as JSON (never for a parsed `Value`).
+    pub fn from_value(value: &Value) -> Option<Self> {
+        serde_json::value::to_raw_value(value).ok().map(Self)
     }
 
     /// The JSON text as received.

@@ -275,7 +275,7 @@ fn groups_from(info: &Value, claim: &str) -> GroupSync {
             Value::String(s) => Some(UpstreamGroup {
                 identifier: s.clone(),
                 name: s.clone(),
-                info: GroupInfo::from_value(g),
+                info: GroupInfo::from_value(g)?,
             }),
             Value::Object(o) => {
                 let id = o.get("id").and_then(Value::as_str)?;
@@ -287,7 +287,7 @@ fn groups_from(info: &Value, claim: &str) -> GroupSync {
                 Some(UpstreamGroup {
                     identifier: id.to_owned(),
                     name: name.to_owned(),
-                    info: GroupInfo::from_value(g),
+                    info: GroupInfo::from_value(g)?,
                 })
             }
             _ => None,
