@@ -12,6 +12,11 @@ use crate::db::StoreError;
 /// Field name → messages, as in `{"username": ["This field is required."]}`.
 pub type FieldErrors = BTreeMap<String, Vec<String>>;
 
+/// Adds `message` to the errors of `field` (a field may collect several).
+pub fn add_field_error(errors: &mut FieldErrors, field: &str, message: impl Into<String>) {
+    errors.entry(field.to_owned()).or_default().push(message.into());
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("validation failed")]

@@ -12,7 +12,7 @@ use super::list::{ListParams, Paginated};
 use crate::app::AppState;
 use crate::db::providers::{ApplicationRow, ApplicationValues};
 use crate::db::{self, DbConn, StoreError, time, write_tx};
-use crate::error::{ApiError, FieldErrors};
+use crate::error::{ApiError, FieldErrors, add_field_error as add};
 use crate::http::client::ClientInfo;
 use crate::http::json::{ApiJson, double_option};
 
@@ -61,10 +61,6 @@ pub struct ApplicationWrite {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
     pub provider: Option<Option<String>>,
-}
-
-fn add(errors: &mut FieldErrors, field: &str, message: impl Into<String>) {
-    errors.entry(field.to_owned()).or_default().push(message.into());
 }
 
 fn apply(

@@ -12,7 +12,7 @@ use super::list::{ListParams, Paginated};
 use crate::app::AppState;
 use crate::db::providers::{ProviderRow, ProviderValues};
 use crate::db::{self, DbConn, StoreError, time, write_tx};
-use crate::error::{ApiError, FieldErrors};
+use crate::error::{ApiError, FieldErrors, add_field_error as add};
 use crate::http::client::ClientInfo;
 use crate::http::json::ApiJson;
 use crate::provider::redirect::{self, RedirectUri};
@@ -116,10 +116,6 @@ pub struct ProviderWrite {
     pub jwt_federation_sources: Option<Vec<String>>,
     pub jwt_federation_audiences: Option<Vec<String>>,
     pub jwt_federation_app_ids: Option<Vec<String>>,
-}
-
-fn add(errors: &mut FieldErrors, field: &str, message: impl Into<String>) {
-    errors.entry(field.to_owned()).or_default().push(message.into());
 }
 
 fn new_secret() -> Result<String, ApiError> {

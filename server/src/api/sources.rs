@@ -15,7 +15,7 @@ use super::list::{ListParams, Paginated, bool_filter};
 use crate::app::AppState;
 use crate::db::sources::{SourceFilter, SourceRow, SourceValues};
 use crate::db::{self, DbConn, StoreError, time, write_tx};
-use crate::error::{ApiError, FieldErrors};
+use crate::error::{ApiError, FieldErrors, add_field_error as add};
 use crate::flows::defaults::{SOURCE_AUTHENTICATION_FLOW, SOURCE_ENROLLMENT_FLOW};
 use crate::http::client::ClientInfo;
 use crate::http::json::{ApiJson, double_option};
@@ -241,10 +241,6 @@ pub struct OAuthSourceWrite {
     pub icon: Option<String>,
     #[schema(value_type = Option<Object>)]
     pub settings: Option<Value>,
-}
-
-fn add(errors: &mut FieldErrors, field: &str, message: impl Into<String>) {
-    errors.entry(field.to_owned()).or_default().push(message.into());
 }
 
 /// `YYYY-MM-DD` (midnight UTC) or an RFC 3339 time.

@@ -495,6 +495,31 @@ fn flow_error(
     })
 }
 
+/// Stores a finished or denied flow so that a replayed form is recognised; false when a
+/// concurrent submission of the same step got there first. A flow that started and ended within
+/// this one request was never seen by a browser (its cookie is set and cleared in the same
+/// response): nothing can replay it, so nothing is stored. That also keeps a source login's
+/// upstream data (thousands of groups in the planned sync stage) out of `flow_states`.
+fn record_end(
+    conn: &mut DbConn,
+    flow: &FlowRow,
+    working: &Working,
+    claim_step: bool,
+    now: NaiveDateTime,
+) -> Result<bool, StoreError> {
+    if working.row.is_none() && !claim_step {
+        return Ok(true);
+    }
+    persist(
+        conn,
+        flow,
+        working,
+        true,
+        now + Duration::minutes(FINISHED_TTL_MINUTES),
+        now,
+    )
+}
+
 /// Turns a run into a step, persisting the state as needed.
 fn finish_step(
     conn: &mut DbConn,
@@ -553,16 +578,7 @@ fn finish_step(
             })
         }
         Run::Denied(message) => {
-            if (working.row.is_some() || claim_step)
-                && !persist(
-                    conn,
-                    flow,
-                    working,
-                    true,
-                    now + Duration::minutes(FINISHED_TTL_MINUTES),
-                    now,
-                )?
-            {
+            if !record_end(conn, flow, working, claim_step, now)? {
                 return Ok(replayed());
             }
             effects.push(Effect::ClearFlowCookie);
@@ -581,21 +597,7 @@ fn finish_step(
             })
         }
         Run::Finished => {
-            // A flow that started and finished in this one request was never seen by a browser
-            // (its cookie is set and cleared in the same response): nothing can replay it, so
-            // nothing is stored. That keeps a source login's upstream data (thousands of groups
-            // in the planned sync stage) out of `flow_states`.
-            let seen = working.row.is_some() || claim_step;
-            if seen
-                && !persist(
-                    conn,
-                    flow,
-                    working,
-                    true,
-                    now + Duration::minutes(FINISHED_TTL_MINUTES),
-                    now,
-                )?
-            {
+            if !record_end(conn, flow, working, claim_step, now)? {
                 return Ok(replayed());
             }
             effects.push(Effect::ClearFlowCookie);
