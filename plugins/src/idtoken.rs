@@ -55,9 +55,10 @@ fn serde_plain_name(alg: &CoreJwsSigningAlgorithm) -> Option<String> {
         .and_then(|v| v.as_str().map(str::to_owned))
 }
 
-/// Verifies the token against `jwks`; returns the verified claims as JSON.
+/// Verifies the token (`raw` is its compact text) against `jwks`; returns the verified claims.
 pub(crate) fn verify(
     token: &CoreIdToken,
+    raw: &str,
     peeked: &Peeked,
     jwks: &Value,
     rules: &IdTokenRules<'_>,
@@ -69,7 +70,7 @@ pub(crate) fn verify(
             "signed with an unknown key (kid `{kid}`)"
         )));
     }
-    let fast = check_signature(&token.to_string(), peeked, jwks)?;
+    let fast = check_signature(raw, peeked, jwks)?;
     let issuer = IssuerUrl::new(rules.issuer.to_owned())
         .map_err(|e| PluginError::Configuration(format!("issuer `{}`: {e}", rules.issuer)))?;
     let keys: CoreJsonWebKeySet = if fast {

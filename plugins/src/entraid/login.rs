@@ -61,7 +61,7 @@ pub(crate) async fn complete(
         nonce: &cb.nonce,
         algorithms: &algorithms,
     };
-    let claims = idtoken::verify(id_token, &peeked, &jwks, &rules)?;
+    let claims = idtoken::verify(id_token, &raw, &peeked, &jwks, &rules)?;
     check_tenant(&s, &claims, &issuer)?;
     check_key_issuer(&jwks, peeked.kid.as_deref(), &claims)?;
 

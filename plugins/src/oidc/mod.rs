@@ -119,7 +119,8 @@ impl SourcePlugin for OpenIdConnectPlugin {
             .id_token()
             .ok_or_else(|| PluginError::IdToken("the token response carried no id_token".to_owned()))?;
         let algorithms = signing_algs(&s)?;
-        let peeked = idtoken::peek_and_pin(&id_token.to_string(), &algorithms)?;
+        let raw = id_token.to_string();
+        let peeked = idtoken::peek_and_pin(&raw, &algorithms)?;
         let jwks = ctx.jwks.jwks(&ctx.http, &ep.jwks, peeked.kid.as_deref()).await?;
         let rules = IdTokenRules {
             client_id,
@@ -127,7 +128,7 @@ impl SourcePlugin for OpenIdConnectPlugin {
             nonce: &cb.nonce,
             algorithms: &algorithms,
         };
-        let claims = idtoken::verify(id_token, &peeked, &jwks, &rules)?;
+        let claims = idtoken::verify(id_token, &raw, &peeked, &jwks, &rules)?;
         let sub = claims
             .get("sub")
             .and_then(Value::as_str)

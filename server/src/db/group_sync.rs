@@ -187,7 +187,10 @@ pub fn sync(
         .collect();
     if !unknown.is_empty() {
         linked.extend(super::connections::group_connections(conn, source, &unknown)?);
-        if desired.len() > linked.len() && serialise_group_creation(conn)? {
+        // (`linked` may also hold groups the user has left upstream: compare by id, not count.)
+        let still_missing =
+            |linked: &HashMap<String, i64>| unknown.iter().any(|id| !linked.contains_key(*id));
+        if still_missing(&linked) && serialise_group_creation(conn)? {
             // Another login may have created some of these groups while we waited: look again.
             linked.extend(super::connections::group_connections(conn, source, &unknown)?);
         }

@@ -212,4 +212,35 @@ crate::entra_test!(concurrent_first_logins_share_new_groups, |_source| {}, |env|
         )
         .await;
     assert_eq!(links["pagination"]["count"], SHARED, "{links}");
+
+    // Again, by people who have left more linked groups upstream than they join: the count of
+    // known links is then not less than the count of wanted groups, yet one is new to everybody.
+    const NEW: &str = "5a5a5a5a-0000-4000-8000-999999999999";
+    env.sim.with_directory(|d| {
+        let tenant = d.tenant_mut(CONTOSO).unwrap();
+        tenant.add_group(gatehouse_testkit::entra_sim::Group::security(
+            NEW,
+            "Race Newcomer",
+        ));
+        for i in 0..PEOPLE {
+            let id = format!("5b5b5b5b-0000-4000-8000-{i:012}");
+            for j in 0..SHARED {
+                tenant.remove_member(&id, &format!("5a5a5a5a-0000-4000-8000-{j:012}"));
+            }
+            tenant.add_member(&id, NEW);
+        }
+    });
+    let results = futures_util::future::join_all(upns.iter().map(|upn| env.login(Some(upn.as_str())))).await;
+    for login in &results {
+        login.assert_logged_in();
+    }
+    let (_, groups) = env
+        .api("GET", "/api/v3/core/groups/?search=Race%20Newcomer", None)
+        .await;
+    assert_eq!(groups["pagination"]["count"], 1, "{groups}");
+    assert_eq!(
+        groups["results"][0]["users"].as_array().unwrap().len(),
+        PEOPLE,
+        "{groups}"
+    );
 });
