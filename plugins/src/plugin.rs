@@ -93,6 +93,12 @@ pub trait SourcePlugin: Send + Sync {
         false
     }
 
+    /// Whether the source accepts identities of any tenant (Entra: `common`/`organizations`
+    /// without `allowed_tenants`); such a source may not federate machine tokens.
+    fn accepts_any_tenant(&self, _cfg: &SourceConfig) -> bool {
+        false
+    }
+
     /// The client secret's expiry date recorded by the admin, for expiry warnings.
     fn secret_expires(&self, _cfg: &SourceConfig) -> Option<chrono::NaiveDate> {
         None

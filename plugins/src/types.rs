@@ -274,8 +274,47 @@ pub struct MachineTokenRules {
     /// Accepted audiences; empty means the plugin default (Entra: `api://<client id>` and the
     /// client id itself).
     pub audiences: Vec<String>,
-    /// Accepted calling applications (`appid` v1 / `azp` v2); empty accepts any.
+    /// Accepted calling applications (`appid` v1 / `azp` v2); empty: no allow-list (then
+    /// `required_roles` must name who may exchange; the server refuses a rule set naming
+    /// nobody before it asks a plugin).
     pub allowed_app_ids: Vec<String>,
+    /// App roles that must all appear in the token's `roles` claim.
+    pub required_roles: Vec<String>,
+}
+
+impl MachineTokenRules {
+    /// Whether the rules name who may exchange (an allow-list or required roles).
+    pub fn names_callers(&self) -> bool {
+        !self.allowed_app_ids.is_empty() || !self.required_roles.is_empty()
+    }
+
+    /// Checks the calling application against the allow-list and the required roles; the
+    /// error is a readable reason.
+    pub fn check_caller(&self, app_id: &str, claims: &Value) -> Result<(), String> {
+        if !self.allowed_app_ids.is_empty()
+            && !self
+                .allowed_app_ids
+                .iter()
+                .any(|a| a.eq_ignore_ascii_case(app_id))
+        {
+            return Err(format!(
+                "application {app_id} is not allowed: it is not in this provider's jwt_federation_app_ids"
+            ));
+        }
+        let roles: Vec<&str> = match claims.get("roles") {
+            Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).collect(),
+            Some(Value::String(one)) => vec![one.as_str()],
+            _ => Vec::new(),
+        };
+        // All listed roles, compared exactly: Entra role values are case-sensitive.
+        if let Some(missing) = self.required_roles.iter().find(|r| !roles.contains(&r.as_str())) {
+            return Err(format!(
+                "the token has no role `{missing}` required by this provider (assign the app role \
+                 to application {app_id})"
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// A validated machine token.

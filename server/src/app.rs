@@ -81,6 +81,10 @@ impl AppState {
             })?;
             db::write_tx(&mut conn.conn, db::property_mappings::install_managed)?;
             bootstrap::run(&mut conn.conn, &settings).map_err(|e| StartupError::Bootstrap(e.to_string()))?;
+            crate::provider::trust::warn_unsafe_federation(
+                &gatehouse_plugins::Registry::builtin(),
+                &mut conn.conn,
+            );
         }
         let openapi = api_document()
             .to_json()

@@ -74,7 +74,17 @@ pub(crate) async fn validate(
     };
     let tenant_ok = match &home {
         Some(h) => *h == tid || s.allowed_tenants.contains(&tid),
-        None => s.allowed_tenants.is_empty() || s.allowed_tenants.contains(&tid),
+        // A multi-tenant source names the tenants it federates; without that list, any
+        // tenant in the world could mint a token (the server refuses such a configuration on
+        // save; this re-check covers rows written before that rule).
+        None if s.allowed_tenants.is_empty() => {
+            return Err(reject(format!(
+                "the source `{}` is multi-tenant and has no settings.allowed_tenants, so it \
+                 cannot federate machine tokens; set allowed_tenants",
+                cfg.slug
+            )));
+        }
+        None => s.allowed_tenants.contains(&tid),
     };
     if !tenant_ok {
         return Err(reject(format!(
@@ -108,17 +118,28 @@ pub(crate) async fn validate(
         .and_then(Value::as_str)
         .ok_or_else(|| reject("the assertion names no calling application (azp/appid)"))?
         .to_owned();
-    if !rules.allowed_app_ids.is_empty()
-        && !rules
-            .allowed_app_ids
-            .iter()
-            .any(|a| a.eq_ignore_ascii_case(&app_id))
-    {
-        return Err(reject(format!("application {app_id} is not allowed")));
-    }
+    check_app_only(&claims)?;
+    rules.check_caller(&app_id, &claims).map_err(reject)?;
     Ok(MachineIdentity {
         app_id,
         tenant_id: Some(tid),
         claims,
     })
+}
+
+/// Only app-only tokens may be exchanged: a token with `scp` was issued to an application on
+/// behalf of a signed-in user (delegated), and `idtyp`, when Entra sends it, must say `app`.
+fn check_app_only(claims: &Value) -> Result<(), PluginError> {
+    if claims.get("scp").is_some() {
+        return Err(reject(
+            "this is a delegated (user) token: it carries `scp`; only app-only client-credentials \
+             tokens can be exchanged",
+        ));
+    }
+    match claims.get("idtyp").and_then(Value::as_str) {
+        None | Some("app") => Ok(()),
+        Some(other) => Err(reject(format!(
+            "the token's idtyp is `{other}`; only app-only tokens (idtyp `app`) can be exchanged"
+        ))),
+    }
 }

@@ -192,9 +192,7 @@ impl SourcePlugin for OpenIdConnectPlugin {
             .find_map(|c| claims.get(*c).and_then(Value::as_str))
             .ok_or_else(|| reject("the assertion names no client (azp/client_id/sub)".to_owned()))?
             .to_owned();
-        if !rules.allowed_app_ids.is_empty() && !rules.allowed_app_ids.contains(&app_id) {
-            return Err(reject(format!("application {app_id} is not allowed")));
-        }
+        rules.check_caller(&app_id, &claims).map_err(reject)?;
         Ok(MachineIdentity {
             app_id,
             tenant_id: None,

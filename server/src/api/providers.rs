@@ -11,6 +11,7 @@ use super::auth::Caller;
 use super::list::{ListParams, Paginated};
 use crate::app::AppState;
 use crate::db::providers::{ProviderRow, ProviderValues};
+use crate::db::sources::SourceRow;
 use crate::db::{self, DbConn, StoreError, time, write_tx};
 use crate::error::{ApiError, FieldErrors, add_field_error as add};
 use crate::http::client::ClientInfo;
@@ -53,8 +54,13 @@ pub struct Provider {
     /// Extra accepted audiences of machine tokens (default: `api://<source client id>` and the
     /// source client id).
     pub jwt_federation_audiences: Vec<String>,
-    /// Calling applications (Entra app ids) allowed to exchange tokens; empty allows any.
+    /// Calling applications (Entra app ids) allowed to exchange tokens. With
+    /// `jwt_federation_sources` set, this or `jwt_federation_required_roles` must be non-empty.
     pub jwt_federation_app_ids: Vec<String>,
+    /// App roles that must all appear in a machine token's `roles` claim (assigned to the
+    /// calling application in Entra). With `jwt_federation_sources` set, this or
+    /// `jwt_federation_app_ids` must be non-empty.
+    pub jwt_federation_required_roles: Vec<String>,
     /// The slug of the application using this provider.
     pub assigned_application_slug: Option<String>,
     pub issuer: Option<String>,
@@ -88,7 +94,8 @@ fn view(
         scopes: row.scopes.clone(),
         jwt_federation_sources: db::providers::federation_source_uuids(conn, row.id)?,
         jwt_federation_audiences: serde_json::from_str(&row.federation_audiences).unwrap_or_default(),
-        jwt_federation_app_ids: serde_json::from_str(&row.federation_app_ids).unwrap_or_default(),
+        jwt_federation_app_ids: row.federation_app_id_list(),
+        jwt_federation_required_roles: row.federation_role_list(),
         issuer: app
             .as_ref()
             .map(|a| crate::provider::issuer(&state.settings, &a.slug)),
@@ -115,7 +122,10 @@ pub struct ProviderWrite {
     pub scopes: Option<String>,
     pub jwt_federation_sources: Option<Vec<String>>,
     pub jwt_federation_audiences: Option<Vec<String>>,
+    /// Calling applications allowed to exchange machine tokens.
     pub jwt_federation_app_ids: Option<Vec<String>>,
+    /// App roles that must all appear in a machine token's `roles` claim.
+    pub jwt_federation_required_roles: Option<Vec<String>>,
 }
 
 fn new_secret() -> Result<String, ApiError> {
@@ -123,14 +133,14 @@ fn new_secret() -> Result<String, ApiError> {
 }
 
 /// Applies `body` to `values` (defaults first for a create); returns the plaintext secret to show
-/// and the federated source ids when they change.
+/// and the federated sources when they change.
 fn apply(
     conn: &mut DbConn,
     body: &ProviderWrite,
     values: &mut ProviderValues,
     full: bool,
     creating: bool,
-) -> Result<(Option<String>, Option<Vec<i64>>), ApiError> {
+) -> Result<(Option<String>, Option<Vec<SourceRow>>), ApiError> {
     let mut errors = FieldErrors::new();
     match &body.name {
         Some(n) if n.trim().is_empty() => add(&mut errors, "name", "This field may not be blank."),
@@ -276,6 +286,11 @@ fn apply(
             &body.jwt_federation_app_ids,
             &mut values.federation_app_ids,
         ),
+        (
+            "jwt_federation_required_roles",
+            &body.jwt_federation_required_roles,
+            &mut values.federation_required_roles,
+        ),
     ] {
         if let Some(entries) = entries {
             if entries.iter().any(|v| v.trim().is_empty() || v.len() > 255) {
@@ -291,10 +306,10 @@ fn apply(
     let federation = match &body.jwt_federation_sources {
         None => None,
         Some(uuids) => {
-            let mut ids = Vec::new();
+            let mut rows: Vec<SourceRow> = Vec::new();
             for uuid in uuids {
                 match db::sources::by_uuid(conn, uuid) {
-                    Ok(source) if !ids.contains(&source.id) => ids.push(source.id),
+                    Ok(source) if !rows.iter().any(|r| r.id == source.id) => rows.push(source),
                     Ok(_) => add(
                         &mut errors,
                         "jwt_federation_sources",
@@ -310,7 +325,7 @@ fn apply(
                     Err(e) => return Err(e.into()),
                 }
             }
-            Some(ids)
+            Some(rows)
         }
     };
     if errors.is_empty() {
@@ -318,6 +333,20 @@ fn apply(
     } else {
         Err(ApiError::Validation(errors))
     }
+}
+
+fn ids_of(sources: &[SourceRow]) -> Vec<i64> {
+    sources.iter().map(|s| s.id).collect()
+}
+
+/// The M2M trust rules (who may exchange, no source open to every tenant).
+fn check_trust(state: &AppState, sources: &[SourceRow], values: &ProviderValues) -> Result<(), ApiError> {
+    crate::provider::trust::check_provider(
+        &state.plugins,
+        sources,
+        &values.federation_app_ids,
+        &values.federation_required_roles,
+    )
 }
 
 fn model(row: &ProviderRow) -> ModelRef {
@@ -412,12 +441,15 @@ pub async fn create(
                     scopes: DEFAULT_SCOPES.into(),
                     federation_audiences: "[]".into(),
                     federation_app_ids: "[]".into(),
+                    federation_required_roles: "[]".into(),
                     updated: time::now(),
                 };
                 let (secret, federation) = apply(conn, &body, &mut values, true, true)?;
+                let sources = federation.unwrap_or_default();
+                check_trust(&db_state, &sources, &values)?;
                 let row = db::providers::insert(conn, &uuid::Uuid::new_v4().to_string(), &values)?;
-                if let Some(ids) = federation {
-                    db::providers::set_federation_sources(conn, row.id, &ids)?;
+                if !sources.is_empty() {
+                    db::providers::set_federation_sources(conn, row.id, &ids_of(&sources))?;
                 }
                 record_change(conn, "model_created", &caller, &client, &model(&row), &[])?;
                 Ok::<_, ApiError>(view(conn, &db_state, row, secret)?)
@@ -482,12 +514,18 @@ async fn apply_update(
                     scopes: row.scopes.clone(),
                     federation_audiences: row.federation_audiences.clone(),
                     federation_app_ids: row.federation_app_ids.clone(),
+                    federation_required_roles: row.federation_required_roles.clone(),
                     updated: time::now(),
                 };
                 let (secret, federation) = apply(conn, &body, &mut values, full, false)?;
+                let sources = match &federation {
+                    Some(rows) => rows.clone(),
+                    None => db::providers::federation_sources(conn, row.id)?,
+                };
+                check_trust(&db_state, &sources, &values)?;
                 let row = db::providers::update(conn, row.id, &values)?;
-                if let Some(ids) = federation {
-                    db::providers::set_federation_sources(conn, row.id, &ids)?;
+                if let Some(rows) = federation {
+                    db::providers::set_federation_sources(conn, row.id, &ids_of(&rows))?;
                 }
                 let fields: Vec<&str> = [
                     ("name", body.name.is_some()),
@@ -499,6 +537,11 @@ async fn apply_update(
                     ("signing_key", body.signing_key.is_some()),
                     ("scopes", body.scopes.is_some()),
                     ("jwt_federation_sources", body.jwt_federation_sources.is_some()),
+                    ("jwt_federation_app_ids", body.jwt_federation_app_ids.is_some()),
+                    (
+                        "jwt_federation_required_roles",
+                        body.jwt_federation_required_roles.is_some(),
+                    ),
                 ]
                 .into_iter()
                 .filter_map(|(n, set)| set.then_some(n))

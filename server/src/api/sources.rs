@@ -742,6 +742,8 @@ async fn apply_update(
                 let applied = apply(&app, conn, &body, &mut values, Some(&row))?;
                 seal(&app, &row.uuid, &applied, &mut values)?;
                 let updated = db::sources::update(conn, row.id, &values)?;
+                // M2M trust: a federated source may not become open to every tenant.
+                crate::provider::trust::check_federated_source(&app.plugins, conn, &updated)?;
                 if let Some(ids) = &applied.user_mappings {
                     db::sources::set_mappings(conn, row.id, "user", ids)?;
                 }

@@ -30,6 +30,8 @@ pub struct ProviderRow {
     pub scopes: String,
     pub federation_audiences: String,
     pub federation_app_ids: String,
+    /// JSON list of app roles that must all appear in a machine token's `roles`.
+    pub federation_required_roles: String,
     pub created: NaiveDateTime,
     pub updated: NaiveDateTime,
 }
@@ -37,6 +39,16 @@ pub struct ProviderRow {
 impl ProviderRow {
     pub fn is_public(&self) -> bool {
         self.client_type == "public"
+    }
+
+    /// The federation allow-list (`jwt_federation_app_ids`).
+    pub fn federation_app_id_list(&self) -> Vec<String> {
+        serde_json::from_str(&self.federation_app_ids).unwrap_or_default()
+    }
+
+    /// The app roles a machine token must carry (`jwt_federation_required_roles`).
+    pub fn federation_role_list(&self) -> Vec<String> {
+        serde_json::from_str(&self.federation_required_roles).unwrap_or_default()
     }
 }
 
@@ -57,6 +69,8 @@ pub struct ProviderValues {
     pub scopes: String,
     pub federation_audiences: String,
     pub federation_app_ids: String,
+    /// JSON list of app roles that must all appear in a machine token's `roles`.
+    pub federation_required_roles: String,
     pub updated: NaiveDateTime,
 }
 
@@ -169,6 +183,37 @@ pub fn set_federation_sources(conn: &mut DbConn, provider: i64, sources: &[i64])
             .execute(conn)?;
     }
     Ok(())
+}
+
+/// The providers that federate machine tokens of `source`.
+pub fn federating(conn: &mut DbConn, source: i64) -> Result<Vec<ProviderRow>, StoreError> {
+    Ok(provider_federation_sources::table
+        .inner_join(providers::table)
+        .filter(provider_federation_sources::source_id.eq(source))
+        .order(providers::name.asc())
+        .select(ProviderRow::as_select())
+        .load(conn)?)
+}
+
+/// Providers that federate at least one source.
+pub fn list_federating(conn: &mut DbConn) -> Result<Vec<ProviderRow>, StoreError> {
+    Ok(providers::table
+        .filter(diesel::dsl::exists(
+            provider_federation_sources::table
+                .filter(provider_federation_sources::provider_id.eq(providers::id)),
+        ))
+        .order(providers::name.asc())
+        .select(ProviderRow::as_select())
+        .load(conn)?)
+}
+
+/// Providers that federate at least one source but name nobody who may exchange (no app
+/// allow-list and no required roles): rows from before that rule, which refuse every exchange.
+pub fn naming_nobody(conn: &mut DbConn) -> Result<Vec<ProviderRow>, StoreError> {
+    Ok(list_federating(conn)?
+        .into_iter()
+        .filter(|p| p.federation_app_id_list().is_empty() && p.federation_role_list().is_empty())
+        .collect())
 }
 
 /// The source uuids per provider, for API listings.

@@ -289,6 +289,7 @@ diesel::table! {
         scopes -> Text,
         federation_audiences -> Text,
         federation_app_ids -> Text,
+        federation_required_roles -> Text,
         created -> Timestamp,
         updated -> Timestamp,
     }

@@ -1,22 +1,22 @@
 //! Machine-to-machine (DESIGN §8): a service sends the token it got from Entra ID with the
 //! client-credentials grant (`scope=api://<client id>/.default`) as `client_assertion`; Gatehouse
 //! validates it against the provider's `jwt_federation_sources` through their plugins (signature,
-//! issuer, audience, lifetime, allowed apps), maps the calling application to a service account
-//! through the source's user mappings, and answers with its own tokens.
+//! issuer, audience, lifetime, app-only, allowed apps and required roles — see [`trust`]), maps
+//! the calling application to a service account through the source's user mappings, and answers
+//! with its own tokens.
 //!
 //! A successful exchange of a known application writes nothing: the service account is only
 //! written when it is created or its mapped properties change.
 
 use actix_web::HttpRequest;
 use gatehouse_mappings::{RequestInfo, SourceInfo};
-use gatehouse_plugins::{
-    BaseProperties, GroupSync, MachineIdentity, MachineTokenRules, UpstreamIdentity, UpstreamTokens,
-};
+use gatehouse_plugins::{BaseProperties, GroupSync, MachineIdentity, UpstreamIdentity, UpstreamTokens};
 use serde_json::{Value, json};
 
 use super::client_auth::{self, Params};
 use super::token::JWT_BEARER;
 use super::tokens::{self, Issue, TokenResponse};
+use super::trust;
 use super::{Client, OAuthError, granted_scopes};
 use crate::app::AppState;
 use crate::db::sources::SourceRow;
@@ -150,10 +150,6 @@ pub fn issue_machine(
     })
 }
 
-fn json_list(raw: &str) -> Vec<String> {
-    serde_json::from_str(raw).unwrap_or_default()
-}
-
 /// What the database says about the client and its federated sources.
 struct Federation {
     client: Client,
@@ -198,13 +194,24 @@ pub async fn exchange(
             "this client accepts no machine tokens: its provider has no jwt_federation_sources",
         ));
     }
-    let rules = MachineTokenRules {
-        audiences: json_list(&client.provider.federation_audiences),
-        allowed_app_ids: json_list(&client.provider.federation_app_ids),
-    };
+    let rules = trust::rules_of(&client.provider);
+    if !rules.names_callers() {
+        // A provider left so by the 000006 migration: the operator must name who may exchange.
+        return Err(OAuthError::invalid_grant(format!(
+            "this provider refuses machine tokens until it is fixed. {}",
+            trust::NAMES_NOBODY
+        )));
+    }
     let mut failures = Vec::new();
     let mut validated = None;
     for (source, scripts) in federation.sources {
+        if trust::accepts_any_tenant(&state.plugins, &source) {
+            failures.push(format!(
+                "{}: the source accepts every tenant; set its settings.allowed_tenants",
+                source.slug
+            ));
+            continue;
+        }
         let (plugin, cfg) = match crate::sources::config::plugin_config(state, &source) {
             Ok(found) => found,
             Err(message) => {

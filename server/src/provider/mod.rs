@@ -15,6 +15,7 @@ pub mod redirect;
 pub mod resource;
 pub mod token;
 pub mod tokens;
+pub mod trust;
 
 use actix_web::web;
 

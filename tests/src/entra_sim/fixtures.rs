@@ -52,6 +52,21 @@ pub const OTHER_API: &str = "44445555-eeee-6666-ffff-7777aaaa8888";
 pub const FABRIKAM_DAEMON: &str = "55556666-ffff-7777-aaaa-8888bbbb9999";
 pub const FABRIKAM_DAEMON_SECRET: &str = "sim~fabrikam-daemon-secret-0005";
 
+/// The app role the standard daemons are granted on Gatehouse's API (`roles` claim).
+pub const EXCHANGE_ROLE: &str = "Gatehouse.Exchange";
+/// A Contoso daemon with no app role assignment: its tokens carry no `roles` (any app
+/// registration in a tenant gets such a token unless "Assignment required" is set).
+pub const ROLELESS_DAEMON: &str = "66667777-aaaa-8888-bbbb-9999cccc0000";
+pub const ROLELESS_DAEMON_SECRET: &str = "sim~roleless-daemon-secret-0006";
+/// A Contoso daemon that holds the exchange role but is on no allow-list.
+pub const OUTSIDER_DAEMON: &str = "77778888-bbbb-9999-cccc-0000dddd1111";
+pub const OUTSIDER_DAEMON_SECRET: &str = "sim~outsider-daemon-secret-007";
+/// A Contoso web app that signs users in and asks for delegated tokens for Gatehouse's API
+/// (`api://<APP>/access_as_user`): its access tokens carry `scp`.
+pub const WEB_CLIENT: &str = "88889999-cccc-0000-dddd-1111eeee2222";
+pub const WEB_CLIENT_SECRET: &str = "sim~web-client-secret-value-008";
+pub const WEB_CLIENT_REDIRECT: &str = "https://portal.contoso.example/signin";
+
 /// The redirect URI of the demo (a local Gatehouse with a source slugged `entra-id`).
 pub const DEMO_REDIRECT: &str = "http://127.0.0.1:9000/source/oauth/callback/entra-id/";
 /// The redirect URI tests use.
@@ -148,9 +163,19 @@ pub fn standard_directory_with_redirect(redirect: &str) -> Directory {
         App::new(FABRIKAM_DAEMON, FABRIKAM, "Fabrikam daemon")
             .secret(FABRIKAM_DAEMON_SECRET, None)
             .multi_tenant(true),
+    )
+    .add_app(App::new(ROLELESS_DAEMON, CONTOSO, "Role-less daemon").secret(ROLELESS_DAEMON_SECRET, None))
+    .add_app(App::new(OUTSIDER_DAEMON, CONTOSO, "Outsider daemon").secret(OUTSIDER_DAEMON_SECRET, None))
+    .add_app(
+        App::new(WEB_CLIENT, CONTOSO, "Contoso portal")
+            .secret(WEB_CLIENT_SECRET, None)
+            .redirect_uri(WEB_CLIENT_REDIRECT),
     );
-    if let Some(d) = dir.app_mut(DAEMON) {
-        d.granted_roles = vec!["Gatehouse.Exchange".to_owned()];
+    // The Fabrikam daemon holds the role too, so that only its tenant can be what refuses it.
+    for app in [DAEMON, OUTSIDER_DAEMON, FABRIKAM_DAEMON] {
+        if let Some(d) = dir.app_mut(app) {
+            d.granted_roles = vec![EXCHANGE_ROLE.to_owned()];
+        }
     }
     dir
 }

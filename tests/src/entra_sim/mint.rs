@@ -230,3 +230,72 @@ pub fn app_token(st: &SimState, input: &AppTokenInput<'_>, tamper: Option<Tamper
     };
     st.keys.mint(&claims, &header, tamper)
 }
+
+/// What a delegated (user) access token for a custom API says (§4.2 "sample user token").
+pub struct UserApiTokenInput<'a> {
+    pub user: &'a User,
+    pub tid: &'a str,
+    pub client_id: &'a str,
+    /// The resource as requested (v1 `aud`).
+    pub requested_resource: &'a str,
+    /// The resource app's client id (v2 `aud`).
+    pub resource_client_id: &'a str,
+    pub version: u8,
+    /// Delegated permission names (`scp`), e.g. `access_as_user`.
+    pub scopes: &'a [String],
+}
+
+/// A delegated access token for a custom API, v1 or v2 format: it carries `scp` and the user's
+/// `oid`; v2 tokens also carry `idtyp: "user"` (the `include_user_token` optional claim).
+pub fn user_api_token(st: &SimState, input: &UserApiTokenInput<'_>) -> String {
+    let UserApiTokenInput {
+        user,
+        tid,
+        client_id,
+        requested_resource,
+        resource_client_id,
+        version,
+        scopes,
+    } = *input;
+    let n = now();
+    let mut claims = if version == 2 {
+        json!({
+            "aud": resource_client_id, "iss": format!("{}/{tid}/v2.0", st.base_url),
+            "azp": client_id, "azpacr": "1", "ver": "2.0", "idtyp": "user",
+            "preferred_username": user.user_principal_name,
+        })
+    } else {
+        json!({
+            "aud": requested_resource, "iss": format!("https://sts.windows.net/{tid}/"),
+            "appid": client_id, "appidacr": "1", "idp": format!("https://sts.windows.net/{tid}/"),
+            "ver": "1.0", "upn": user.user_principal_name, "unique_name": user.user_principal_name,
+            "amr": ["pwd"],
+        })
+    };
+    if let Some(obj) = claims.as_object_mut() {
+        for (k, v) in [
+            ("iat", json!(n)),
+            ("nbf", json!(n)),
+            ("exp", json!(n + 3600)),
+            ("oid", json!(user.id)),
+            ("sub", json!(pairwise_sub(&user.id, client_id, tid))),
+            ("tid", json!(tid)),
+            ("name", json!(user.display_name)),
+            ("scp", json!(scopes.join(" "))),
+            ("aio", json!("k2BgYGj-simulated")),
+            ("rh", json!("0.AXkA-simulated")),
+            (
+                "uti",
+                json!(URL_SAFE_NO_PAD.encode(uuid::Uuid::new_v4().as_bytes())),
+            ),
+        ] {
+            obj.insert(k.to_owned(), v);
+        }
+    }
+    let header: Vec<(&str, Value)> = if version == 2 {
+        Vec::new()
+    } else {
+        vec![("x5t", json!(st.keys.active_key().kid))]
+    };
+    st.keys.mint(&claims, &header, None)
+}

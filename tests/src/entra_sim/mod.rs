@@ -224,6 +224,12 @@ impl EntraSim {
     ) -> Option<String> {
         let st = self.shared.lock();
         let target = st.directory.app(resource_app)?.clone();
+        // The client's app roles, as the token endpoint would grant them.
+        let roles = st
+            .directory
+            .app(client_id)
+            .map(|a| a.granted_roles.clone())
+            .unwrap_or_default();
         let input = mint::AppTokenInput {
             tid: tenant_id,
             client_id,
@@ -231,7 +237,7 @@ impl EntraSim {
             resource_client_id: &target.client_id,
             version: target.access_token_version,
             acr: "1",
-            roles: &[],
+            roles: &roles,
         };
         Some(mint::app_token(&st, &input, tamper))
     }

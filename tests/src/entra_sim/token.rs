@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::Shared;
-use super::directory::App;
+use super::directory::{App, User};
 use super::keys::{x5t, x5t_s256};
 use super::mint::{self, IdTokenInput};
 use super::protocol::{now, opaque, token_error};
@@ -389,20 +389,32 @@ fn issue_user_tokens(
         );
     };
     let mut graph_scopes: Vec<String> = scopes.iter().filter_map(|s| graph_scope(s)).collect();
-    if graph_scopes.is_empty() {
+    let api_token = api_user_token(st, app, tid, &user, scopes);
+    if graph_scopes.is_empty() && api_token.is_none() {
         graph_scopes.push("https://graph.microsoft.com/User.Read".to_owned());
     }
-    let access_token = mint::graph_token(st, tid, Some(&user), &app.client_id, &graph_scopes);
-    st.graph_tokens.insert(
-        access_token.clone(),
-        GraphGrant {
-            client_id: app.client_id.clone(),
-            tenant_id: tid.to_owned(),
-            user_id: Some(user.id.clone()),
-            scopes: graph_scopes.clone(),
-            expires_at: now() + 3600,
-        },
-    );
+    let access_token = match api_token {
+        // All scopes of one request belong to one resource (§2.2): a custom API's scopes give
+        // a delegated token for that API.
+        Some((token, api_scopes)) => {
+            graph_scopes = api_scopes;
+            token
+        }
+        None => {
+            let token = mint::graph_token(st, tid, Some(&user), &app.client_id, &graph_scopes);
+            st.graph_tokens.insert(
+                token.clone(),
+                GraphGrant {
+                    client_id: app.client_id.clone(),
+                    tenant_id: tid.to_owned(),
+                    user_id: Some(user.id.clone()),
+                    scopes: graph_scopes.clone(),
+                    expires_at: now() + 3600,
+                },
+            );
+            token
+        }
+    };
     let mut granted: Vec<String> = scopes
         .iter()
         .filter(|s| ["openid", "profile", "email"].contains(&s.as_str()))
@@ -450,6 +462,39 @@ fn issue_user_tokens(
         body["refresh_token"] = json!(rt);
     }
     token_ok(body)
+}
+
+/// A delegated token for a custom API when the scopes name one (`api://<app>/<permission>`),
+/// with the granted scopes as the response lists them.
+fn api_user_token(
+    st: &SimState,
+    app: &App,
+    tid: &str,
+    user: &User,
+    scopes: &[String],
+) -> Option<(String, Vec<String>)> {
+    let api_scopes: Vec<&String> = scopes.iter().filter(|s| s.starts_with("api://")).collect();
+    let (resource, _) = api_scopes.first()?.rsplit_once('/')?;
+    let target = st
+        .directory
+        .apps
+        .iter()
+        .find(|a| a.app_id_uri().eq_ignore_ascii_case(resource))?;
+    let names: Vec<String> = api_scopes
+        .iter()
+        .filter_map(|s| s.rsplit_once('/').map(|(_, n)| n.to_owned()))
+        .collect();
+    let input = mint::UserApiTokenInput {
+        user,
+        tid,
+        client_id: &app.client_id,
+        requested_resource: resource,
+        resource_client_id: &target.client_id,
+        version: target.access_token_version,
+        scopes: &names,
+    };
+    let granted = api_scopes.iter().map(|s| (*s).clone()).collect();
+    Some((mint::user_api_token(st, &input), granted))
 }
 
 fn client_credentials(

@@ -73,6 +73,8 @@ pub async fn create_provider(env: &Env, alg: Algorithm) -> anyhow::Result<String
                 "redirect_uris": [{"matching_mode": "strict", "url": "https://app.example/cb"}],
                 "signing_key": key["pk"],
                 "jwt_federation_sources": [env.source_pk],
+                // Who may exchange: the daemon's app role (an unsafe provider is refused on save).
+                "jwt_federation_required_roles": [fixtures::EXCHANGE_ROLE],
             })),
             201,
         )

@@ -273,3 +273,122 @@ async fn simulator_refuses_unknown_resources_and_common() {
     .await;
     assert_eq!(body["error"], "invalid_request");
 }
+
+/// A delegated token of the Contoso portal for `api://<resource>/access_as_user` (Adele signs
+/// in at the simulator).
+async fn delegated_token(sim: &EntraSim, resource: &str) -> String {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let mut url = url::Url::parse(&sim.authorize_url(f::CONTOSO)).unwrap();
+    url.query_pairs_mut()
+        .append_pair("client_id", f::WEB_CLIENT)
+        .append_pair("redirect_uri", f::WEB_CLIENT_REDIRECT)
+        .append_pair("response_type", "code")
+        .append_pair("scope", &format!("api://{resource}/access_as_user"));
+    let res = http.get(url.as_str()).send().await.unwrap();
+    let location = res.headers()["location"].to_str().unwrap().to_owned();
+    let code = url::Url::parse(&location)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.into_owned())
+        .unwrap();
+    let body: Value = http
+        .post(sim.token_url(f::CONTOSO))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", f::WEB_CLIENT),
+            ("client_secret", f::WEB_CLIENT_SECRET),
+            ("code", code.as_str()),
+            ("redirect_uri", f::WEB_CLIENT_REDIRECT),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    body["access_token"].as_str().unwrap().to_owned()
+}
+
+/// The claims of a JWT, unverified (to look at what the simulator minted).
+fn payload(token: &str) -> Value {
+    use base64::Engine;
+    let part = token.split('.').nth(1).unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(part)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+#[tokio::test]
+async fn delegated_tokens_are_refused_v1_and_v2() {
+    let sim = EntraSim::standard().unwrap();
+    for resource in [f::APP, f::V2_API] {
+        let token = delegated_token(&sim, resource).await;
+        let claims = payload(&token);
+        assert_eq!(claims["scp"], "access_as_user", "{claims}");
+        if resource == f::V2_API {
+            assert_eq!(claims["idtyp"], "user", "{claims}");
+        }
+        let d = description(
+            validate(
+                &sim,
+                &api_cfg(&sim, resource),
+                &token,
+                &MachineTokenRules::default(),
+            )
+            .await
+            .unwrap_err(),
+        );
+        assert!(d.contains("delegated (user) token"), "{d}");
+    }
+}
+
+#[tokio::test]
+async fn required_roles_must_all_be_present() {
+    let sim = EntraSim::standard().unwrap();
+    let token = daemon_token(&sim, f::APP).await;
+    let cfg = api_cfg(&sim, f::APP);
+    let rules = |roles: &[&str]| MachineTokenRules {
+        required_roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+        ..Default::default()
+    };
+    validate(&sim, &cfg, &token, &rules(&[f::EXCHANGE_ROLE]))
+        .await
+        .unwrap();
+    let d = description(
+        validate(&sim, &cfg, &token, &rules(&[f::EXCHANGE_ROLE, "Gatehouse.Admin"]))
+            .await
+            .unwrap_err(),
+    );
+    assert!(d.contains("no role `Gatehouse.Admin`"), "{d}");
+    // Role values are compared exactly, as Entra emits them.
+    let d = description(
+        validate(&sim, &cfg, &token, &rules(&["gatehouse.exchange"]))
+            .await
+            .unwrap_err(),
+    );
+    assert!(d.contains("no role `gatehouse.exchange`"), "{d}");
+}
+
+#[tokio::test]
+async fn multi_tenant_source_needs_allowed_tenants_for_machine_tokens() {
+    let sim = EntraSim::standard().unwrap();
+    let token = daemon_token(&sim, f::APP).await;
+    let mut cfg = entra_cfg(&sim, "organizations", f::APP, f::APP_SECRET, "");
+    assert!(entraid().accepts_any_tenant(&cfg));
+    let d = description(
+        validate(&sim, &cfg, &token, &MachineTokenRules::default())
+            .await
+            .unwrap_err(),
+    );
+    assert!(d.contains("has no settings.allowed_tenants"), "{d}");
+    set_setting(&mut cfg, "allowed_tenants", json!([f::CONTOSO]));
+    assert!(!entraid().accepts_any_tenant(&cfg));
+    validate(&sim, &cfg, &token, &MachineTokenRules::default())
+        .await
+        .unwrap();
+}

@@ -7,9 +7,15 @@ use serde_json::{Value, json};
 
 use super::*;
 
-const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+pub(super) const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
-async fn entra_token(env: &EntraEnv, tenant: &str, client: &str, secret: &str, scope: &str) -> String {
+pub(super) async fn entra_token(
+    env: &EntraEnv,
+    tenant: &str,
+    client: &str,
+    secret: &str,
+    scope: &str,
+) -> String {
     let body: Value = env
         .http
         .post(env.sim.token_url(tenant))
@@ -31,7 +37,7 @@ async fn entra_token(env: &EntraEnv, tenant: &str, client: &str, secret: &str, s
         .to_owned()
 }
 
-async fn daemon_token(env: &EntraEnv) -> String {
+pub(super) async fn daemon_token(env: &EntraEnv) -> String {
     entra_token(
         env,
         f::CONTOSO,
@@ -42,7 +48,7 @@ async fn daemon_token(env: &EntraEnv) -> String {
     .await
 }
 
-async fn exchange(env: &EntraEnv, client_id: &str, assertion: &str) -> (u16, Value) {
+pub(super) async fn exchange(env: &EntraEnv, client_id: &str, assertion: &str) -> (u16, Value) {
     let res = env
         .http
         .post(env.server.url("/application/o/token/"))
@@ -59,18 +65,18 @@ async fn exchange(env: &EntraEnv, client_id: &str, assertion: &str) -> (u16, Val
     (status, res.json().await.unwrap_or(Value::Null))
 }
 
-async fn source_pk(env: &EntraEnv) -> Value {
+pub(super) async fn source_pk(env: &EntraEnv) -> Value {
     env.api("GET", "/api/v3/sources/oauth/entra-id/", None).await.1["pk"].clone()
 }
 
-async fn count_users(env: &EntraEnv) -> i64 {
+pub(super) async fn count_users(env: &EntraEnv) -> i64 {
     env.api("GET", "/api/v3/core/users/?page_size=1", None).await.1["pagination"]["count"]
         .as_i64()
         .unwrap()
 }
 
 #[track_caller]
-fn refused(result: (u16, Value), needle: &str) {
+pub(super) fn refused(result: (u16, Value), needle: &str) {
     let (status, body) = result;
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["error"], "invalid_grant", "{body}");
@@ -81,7 +87,12 @@ fn refused(result: (u16, Value), needle: &str) {
 
 crate::entra_test!(entra_token_exchanged_for_gatehouse_tokens, |_source| {}, |env| {
     let source = source_pk(&env).await;
-    let rp = create_rp(&env, "orders-api", json!({"jwt_federation_sources": [source]})).await;
+    let rp = create_rp(
+        &env,
+        "orders-api",
+        json!({"jwt_federation_sources": [source], "jwt_federation_required_roles": [f::EXCHANGE_ROLE]}),
+    )
+    .await;
     let token = daemon_token(&env).await;
     let users_before = count_users(&env).await;
     let (status, body) = exchange(&env, &rp.client_id, &token).await;
@@ -118,7 +129,12 @@ crate::entra_test!(entra_token_exchanged_for_gatehouse_tokens, |_source| {}, |en
 
 crate::entra_test!(exchange_refusals, |_source| {}, |env| {
     let source = source_pk(&env).await;
-    let rp = create_rp(&env, "billing", json!({"jwt_federation_sources": [source]})).await;
+    let rp = create_rp(
+        &env,
+        "billing",
+        json!({"jwt_federation_sources": [source], "jwt_federation_required_roles": [f::EXCHANGE_ROLE]}),
+    )
+    .await;
     let unfederated = create_rp(&env, "unfederated", json!({})).await;
     let users_before = count_users(&env).await;
 
@@ -235,7 +251,12 @@ crate::entra_test!(mappings_shape_the_service_account, |_source| {}, |env| {
         .await;
     assert_eq!(status, 200, "{body}");
     let source = source_pk(&env).await;
-    let rp = create_rp(&env, "ledger-api", json!({"jwt_federation_sources": [source]})).await;
+    let rp = create_rp(
+        &env,
+        "ledger-api",
+        json!({"jwt_federation_sources": [source], "jwt_federation_required_roles": [f::EXCHANGE_ROLE]}),
+    )
+    .await;
     let (status, body) = exchange(&env, &rp.client_id, &daemon_token(&env).await).await;
     assert_eq!(status, 200, "{body}");
     let claims = verify_with_jwks(

@@ -1,0 +1,1 @@
+ALTER TABLE providers DROP COLUMN federation_required_roles;
