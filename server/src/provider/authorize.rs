@@ -225,9 +225,13 @@ pub async fn authorize(state: web::Data<AppState>, req: HttpRequest) -> HttpResp
     let challenge = params.get("code_challenge").map(str::to_owned);
     let method = params.get("code_challenge_method").map(str::to_owned);
     if let Some(c) = &challenge {
-        let method_ok = matches!(method.as_deref(), None | Some("S256" | "plain"));
-        if !method_ok {
-            return reply.send("invalid_request", "code_challenge_method must be S256 or plain");
+        // S256 only: `plain` (also what a missing method means, RFC 7636 §4.3) sends the
+        // verifier itself through the browser, where anyone who sees the code sees it too.
+        if method.as_deref() != Some("S256") {
+            return reply.send(
+                "invalid_request",
+                "code_challenge_method must be S256 (plain, or no method, is not accepted)",
+            );
         }
         let shape_ok = (43..=128).contains(&c.len())
             && c.bytes()

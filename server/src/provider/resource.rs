@@ -1,4 +1,5 @@
-//! Endpoints about issued tokens: userinfo (OIDC Core §5.3), introspection (RFC 7662) and
+//! Endpoints about issued tokens: userinfo (OIDC Core §5.3), introspection (RFC 7662; a
+//! confidential client or an admin API token must authenticate) and
 //! revocation (RFC 7009). Access tokens are JWTs; they count as live while the signature, expiry
 //! and issuer hold, their grant is not revoked, their `jti` was not revoked and the user is
 //! active.
@@ -10,6 +11,7 @@ use super::client_auth::{self, Params};
 use super::{OAuthError, tokens};
 use crate::app::AppState;
 use crate::crypto;
+use crate::db::providers::ProviderRow;
 use crate::db::users::UserRow;
 use crate::db::{self, DbConn, StoreError, oauth, time};
 
@@ -126,63 +128,59 @@ pub async fn userinfo_post(state: web::Data<AppState>, req: HttpRequest, body: w
     userinfo(state, req, body).await
 }
 
-/// RFC 7662. The caller authenticates as a client; it learns only about tokens issued to it.
+/// Who asks an introspection question.
+enum Asker {
+    /// A confidential client, authenticated: it learns only about tokens issued to it.
+    Client(client_auth::Presented),
+    /// A superuser's admin API token (a resource server's operator): any token.
+    Admin,
+}
+
+/// RFC 7662 §2.1 requires the caller to authenticate: a confidential client's secret or an
+/// admin API token as bearer. A public client's `client_id` proves nothing (anyone can send
+/// it), so it is refused rather than answered.
+async fn asker(state: &AppState, req: &HttpRequest, params: &Params) -> Result<Asker, OAuthError> {
+    let Some(key) = bearer(req) else {
+        return Ok(Asker::Client(client_auth::presented(req, params)?));
+    };
+    let caller = crate::api::auth::authenticate_token(state, key)
+        .await
+        .map_err(|_| OAuthError::invalid_client("the bearer token is not a valid API token"))?;
+    if caller.is_superuser {
+        Ok(Asker::Admin)
+    } else {
+        Err(OAuthError::invalid_client(
+            "only a superuser's API token may introspect tokens",
+        ))
+    }
+}
+
+/// RFC 7662. A client learns only about tokens issued to it; an admin API token about any.
 #[post("/application/o/introspect/")]
 pub async fn introspect(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
     let run = async {
         let params = Params::parse(&req, &body)?;
-        let presented = client_auth::presented(&req, &params)?;
+        let asker = asker(&state, &req, &params).await?;
         let token = params.require("token")?.to_owned();
         let db_state = state.clone();
         state
             .db
             .run(move |conn| {
-                let client = client_auth::load_client(conn, &presented.client_id)?;
-                client_auth::authenticate(&client, &presented)?;
-                let inactive = json!({"active": false});
-                if let Some(live) = live_access_token(&db_state, conn, &token)? {
-                    if claim(&live.claims, "client_id") != Some(client.provider.client_id.as_str()) {
-                        return Ok(inactive);
-                    }
-                    let mut out = json!({
-                        "active": true,
-                        "token_type": "Bearer",
-                        "username": live.user.username,
-                    });
-                    if let (Some(map), Some(claims)) = (out.as_object_mut(), live.claims.as_object()) {
-                        for name in ["scope", "client_id", "sub", "aud", "iss", "exp", "iat", "jti"] {
-                            if let Some(v) = claims.get(name) {
-                                map.insert(name.into(), v.clone());
-                            }
+                let client = match asker {
+                    Asker::Admin => None,
+                    Asker::Client(presented) => {
+                        let client = client_auth::load_client(conn, &presented.client_id)?;
+                        if client.provider.is_public() {
+                            return Err(OAuthError::invalid_client(
+                                "public clients cannot introspect tokens: authenticate as a \
+                                 confidential client or with an admin API token",
+                            ));
                         }
+                        client_auth::authenticate(&client, &presented)?;
+                        Some(client)
                     }
-                    return Ok(out);
-                }
-                if let Some((row, grant)) = oauth::refresh_by_hash(conn, &crypto::hash_key(&token))? {
-                    let now = time::now();
-                    if grant.provider_id != client.provider.id
-                        || grant.revoked
-                        || row.rotated
-                        || row.expires <= now
-                    {
-                        return Ok(inactive);
-                    }
-                    let user = db::users::get(conn, db::UserId(grant.user_id))?;
-                    if !user.is_active {
-                        return Ok(inactive);
-                    }
-                    return Ok(json!({
-                        "active": true,
-                        "token_type": "refresh_token",
-                        "scope": grant.scope,
-                        "client_id": client.provider.client_id,
-                        "username": user.username,
-                        "sub": user.uuid,
-                        "exp": row.expires.and_utc().timestamp(),
-                        "iat": row.created.and_utc().timestamp(),
-                    }));
-                }
-                Ok::<_, OAuthError>(inactive)
+                };
+                describe(&db_state, conn, client.as_ref().map(|c| &c.provider), &token)
             })
             .await
     };
@@ -192,6 +190,57 @@ pub async fn introspect(state: web::Data<AppState>, req: HttpRequest, body: web:
             .json(body),
         Err(e) => e.response(),
     }
+}
+
+/// The introspection answer for `token`, limited to the tokens of `owner` when given.
+fn describe(
+    state: &AppState,
+    conn: &mut DbConn,
+    owner: Option<&ProviderRow>,
+    token: &str,
+) -> Result<Value, OAuthError> {
+    let inactive = json!({"active": false});
+    if let Some(live) = live_access_token(state, conn, token)? {
+        if owner.is_some_and(|o| claim(&live.claims, "client_id") != Some(o.client_id.as_str())) {
+            return Ok(inactive);
+        }
+        let mut out = json!({
+            "active": true,
+            "token_type": "Bearer",
+            "username": live.user.username,
+        });
+        if let (Some(map), Some(claims)) = (out.as_object_mut(), live.claims.as_object()) {
+            for name in ["scope", "client_id", "sub", "aud", "iss", "exp", "iat", "jti"] {
+                if let Some(v) = claims.get(name) {
+                    map.insert(name.into(), v.clone());
+                }
+            }
+        }
+        return Ok(out);
+    }
+    let Some((row, grant)) = oauth::refresh_by_hash(conn, &crypto::hash_key(token))? else {
+        return Ok(inactive);
+    };
+    let now = time::now();
+    if owner.is_some_and(|o| grant.provider_id != o.id) || grant.revoked || row.rotated || row.expires <= now
+    {
+        return Ok(inactive);
+    }
+    let user = db::users::get(conn, db::UserId(grant.user_id))?;
+    if !user.is_active {
+        return Ok(inactive);
+    }
+    let provider = db::providers::get(conn, grant.provider_id)?;
+    Ok(json!({
+        "active": true,
+        "token_type": "refresh_token",
+        "scope": grant.scope,
+        "client_id": provider.client_id,
+        "username": user.username,
+        "sub": user.uuid,
+        "exp": row.expires.and_utc().timestamp(),
+        "iat": row.created.and_utc().timestamp(),
+    }))
 }
 
 /// RFC 7009. A refresh token revokes its whole grant (and so the access tokens of that grant);

@@ -84,10 +84,10 @@ async fn handle(
 }
 
 /// RFC 7636 §4.6.
+/// S256 only; a `plain` code (none are issued any more) never matches.
 fn pkce_matches(method: &str, challenge: &str, verifier: &str) -> bool {
     let computed = match method {
         "S256" => URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes())),
-        "plain" => verifier.to_owned(),
         _ => return false,
     };
     computed.as_bytes().ct_eq(challenge.as_bytes()).into()

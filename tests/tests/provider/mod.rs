@@ -4,9 +4,11 @@
 mod admin;
 mod code_flow;
 mod interop;
+mod introspection;
 mod keys;
 mod m2m;
 mod negative;
+mod pkce;
 mod trust;
 
 use base64::Engine;

@@ -158,6 +158,7 @@ crate::entra_test!(authorization_requests_that_are_refused, |_source| {}, |env| 
             &[
                 ("prompt", "none"),
                 ("code_challenge", "a-long-enough-challenge-value-0123456789abcdef"),
+                ("code_challenge_method", "S256"),
             ],
         ),
     )
@@ -170,7 +171,10 @@ crate::entra_test!(authorization_requests_that_are_refused, |_source| {}, |env| 
         &sim,
         &authorize_url(
             &explicit,
-            &[("code_challenge", "a-long-enough-challenge-value-0123456789abcdef")],
+            &[
+                ("code_challenge", "a-long-enough-challenge-value-0123456789abcdef"),
+                ("code_challenge_method", "S256"),
+            ],
         ),
     )
     .await;
