@@ -122,31 +122,38 @@ pub fn check_federated_source(
 /// Logs a warning at start for every federation that refuses exchanges until fixed: providers
 /// naming nobody (left so by the migration) and federated sources open to every tenant.
 pub fn warn_unsafe_federation(plugins: &Registry, conn: &mut DbConn) {
-    if let Err(e) = warn_unsafe(plugins, conn) {
-        tracing::warn!(error = %e, "could not check the machine-to-machine trust settings");
+    match unsafe_federation(plugins, conn) {
+        Ok(warnings) => {
+            for warning in warnings {
+                tracing::warn!("{warning}");
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "could not check the machine-to-machine trust settings"),
     }
 }
 
-fn warn_unsafe(plugins: &Registry, conn: &mut DbConn) -> Result<(), StoreError> {
+/// The start-up warnings of [`warn_unsafe_federation`], one per provider or source.
+pub fn unsafe_federation(plugins: &Registry, conn: &mut DbConn) -> Result<Vec<String>, StoreError> {
+    let mut warnings = Vec::new();
     for provider in providers::naming_nobody(conn)? {
-        tracing::warn!(
-            provider = %provider.name,
-            client_id = %provider.client_id,
-            "this provider refuses every machine-token exchange until it names who may exchange: \
-             set jwt_federation_app_ids and/or jwt_federation_required_roles"
-        );
+        warnings.push(format!(
+            "the provider `{}` (client_id {}) refuses every machine-token exchange until it names \
+             who may exchange: set jwt_federation_app_ids and/or jwt_federation_required_roles",
+            provider.name, provider.client_id
+        ));
     }
-    let mut federating = Vec::new();
+    let mut seen = Vec::new();
     for provider in providers::list_federating(conn)? {
         for source in providers::federation_sources(conn, provider.id)? {
-            if accepts_any_tenant(plugins, &source) && !federating.contains(&source.id) {
-                federating.push(source.id);
-                tracing::warn!(
-                    source = %source.slug,
-                    "this multi-tenant source refuses machine tokens until settings.allowed_tenants is set"
-                );
+            if accepts_any_tenant(plugins, &source) && !seen.contains(&source.id) {
+                seen.push(source.id);
+                warnings.push(format!(
+                    "the multi-tenant source `{}` refuses machine tokens until its \
+                     settings.allowed_tenants is set",
+                    source.slug
+                ));
             }
         }
     }
-    Ok(())
+    Ok(warnings)
 }

@@ -246,6 +246,21 @@ crate::entra_test!(migrated_unsafe_provider_refuses_exchanges, |_source| {}, |en
         exchange(&env, &rp.client_id, &token).await,
         "set jwt_federation_app_ids (the calling applications' client ids) and/or jwt_federation_required_roles",
     );
+    // What the start-up warning says (logged by `warn_unsafe_federation` at every start).
+    let warnings = env
+        .server
+        .state
+        .db
+        .run(|conn| {
+            gatehouse::provider::trust::unsafe_federation(&gatehouse_plugins::Registry::builtin(), conn)
+        })
+        .await
+        .unwrap();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].contains("the provider `legacy-api provider`"),
+        "{warnings:?}"
+    );
 
     // Defence in depth: a federated source made open to every tenant behind the API's back.
     let pk = rp.pk.clone();
@@ -269,5 +284,19 @@ crate::entra_test!(migrated_unsafe_provider_refuses_exchanges, |_source| {}, |en
     refused(
         exchange(&env, &rp.client_id, &token).await,
         "set its settings.allowed_tenants",
+    );
+    let warnings = env
+        .server
+        .state
+        .db
+        .run(|conn| {
+            gatehouse::provider::trust::unsafe_federation(&gatehouse_plugins::Registry::builtin(), conn)
+        })
+        .await
+        .unwrap();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].contains("multi-tenant source `entra-id`"),
+        "{warnings:?}"
     );
 });
