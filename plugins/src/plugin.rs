@@ -93,6 +93,19 @@ pub trait SourcePlugin: Send + Sync {
         false
     }
 
+    /// Whether anyone outside the operator's organisation can sign in through this source
+    /// (Entra `common`/`organizations` without `allowed_tenants`). The server then refuses the
+    /// matching modes that trust upstream emails, usernames or group names.
+    fn accepts_any_tenant(&self, _cfg: &SourceConfig) -> bool {
+        false
+    }
+
+    /// The email address of a completed login that the upstream vouches for, the only one that
+    /// linking by email may use. `None` (the default) when the upstream does not vouch for any.
+    fn verified_email(&self, _cfg: &SourceConfig, _identity: &UpstreamIdentity) -> Option<String> {
+        None
+    }
+
     /// The client secret's expiry date recorded by the admin, for expiry warnings.
     fn secret_expires(&self, _cfg: &SourceConfig) -> Option<chrono::NaiveDate> {
         None

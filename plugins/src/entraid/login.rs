@@ -132,6 +132,33 @@ pub(crate) fn base_properties(info: &Value) -> BaseProperties {
     }
 }
 
+/// The address Gatehouse may link accounts by: the Graph `mail` of a *member* of a tenant this
+/// source is restricted to. A tenant's admins set their members' `mail` without proof of
+/// ownership, so only tenants the operator chose (a single-tenant source, or `allowed_tenants`)
+/// are trusted for it. A guest's `mail` and `otherMails` were typed in by whoever invited them
+/// and are never verified by the resource tenant (the nOAuth pattern); personal Microsoft
+/// accounts are not tenant members. `userType` must be in `profile_select` (it is by default),
+/// otherwise nothing counts as verified.
+pub(crate) fn verified_email(s: &EntraSettings, identity: &UpstreamIdentity) -> Option<String> {
+    if s.tenant.is_multi() && s.allowed_tenants.is_empty() {
+        return None;
+    }
+    let tid = identity.claims.get("tid").and_then(Value::as_str)?;
+    if tid.eq_ignore_ascii_case(MSA_TENANT) {
+        return None;
+    }
+    if identity.info.get("userType").and_then(Value::as_str) != Some("Member") {
+        return None;
+    }
+    identity
+        .info
+        .get("mail")
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|m| !m.is_empty())
+        .map(str::to_owned)
+}
+
 /// The exact issuer the id_token must carry.
 ///
 /// Domain-form tenants: the issuer is taken from that tenant's discovery document (it names

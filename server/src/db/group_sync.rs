@@ -53,6 +53,42 @@ pub struct SyncReport {
     pub updated: usize,
     pub added: usize,
     pub removed: usize,
+    /// Name-links refused (a new group was created instead); reported in an event of their own.
+    #[serde(skip)]
+    pub refused: Vec<RefusedLink>,
+}
+
+/// A local group that `name_link` would have adopted but must not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RefusedLink {
+    /// The upstream group id.
+    pub identifier: String,
+    pub name: String,
+    /// `superuser` or `linked_elsewhere`.
+    pub reason: &'static str,
+}
+
+/// Why a local group may not be adopted by name, if it may not: a superuser group would make
+/// anyone who can create an upstream group of that name a superuser, and a group linked to a
+/// source already belongs to that source's sync (or, at this source, to another upstream id).
+fn link_refusal(
+    conn: &mut DbConn,
+    existing: &HashMap<String, i64>,
+) -> Result<HashMap<i64, &'static str>, StoreError> {
+    let ids: Vec<i64> = existing.values().copied().collect();
+    let mut refused = HashMap::default();
+    for chunk in chunks(&ids) {
+        let superusers: Vec<i64> = groups::table
+            .filter(groups::id.eq_any(chunk))
+            .filter(groups::is_superuser.eq(true))
+            .select(groups::id)
+            .load(conn)?;
+        refused.extend(superusers.into_iter().map(|id| (id, "superuser")));
+    }
+    for id in super::connections::linked_groups(conn, &ids)? {
+        refused.entry(id).or_insert("linked_elsewhere");
+    }
+    Ok(refused)
 }
 
 impl SyncReport {
@@ -206,11 +242,30 @@ pub fn sync(
     if !missing.is_empty() {
         let names: Vec<String> = missing.iter().map(|g| g.name.clone()).collect();
         let existing = taken_names(conn, &names)?;
+        let mut refusals = match matching {
+            GroupMatching::NameLink if !existing.is_empty() => link_refusal(conn, &existing)?,
+            _ => HashMap::default(),
+        };
         let mut to_link = Vec::new();
         let mut to_create = Vec::new();
         for group in &missing {
             match (matching, existing.get(&group.name)) {
-                (GroupMatching::NameLink, Some(id)) => to_link.push((group.identifier.clone(), *id)),
+                (GroupMatching::NameLink, Some(id)) => match refusals.get(id) {
+                    None => {
+                        to_link.push((group.identifier.clone(), *id));
+                        // A second upstream group of the same name in this login may not
+                        // link to it as well (one link per group and source).
+                        refusals.insert(*id, "linked_elsewhere");
+                    }
+                    Some(reason) => {
+                        report.refused.push(RefusedLink {
+                            identifier: group.identifier.clone(),
+                            name: group.name.clone(),
+                            reason,
+                        });
+                        to_create.push(*group);
+                    }
+                },
                 (GroupMatching::NameDeny, Some(_)) => {
                     return Ok(SyncOutcome::Denied(format!(
                         "A group named “{}” already exists and is not linked to this source.",
