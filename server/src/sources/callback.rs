@@ -605,7 +605,7 @@ async fn run_flow(
                     Matched::Deny { reason, message } => {
                         return Ok(Err(Failure::new(
                             StatusCode::FORBIDDEN,
-                            *reason,
+                            reason,
                             message.clone(),
                             json!({"identifier": identifier}),
                         )));
