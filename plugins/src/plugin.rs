@@ -93,10 +93,18 @@ pub trait SourcePlugin: Send + Sync {
         false
     }
 
-    /// Whether the source accepts identities of any tenant (Entra: `common`/`organizations`
-    /// without `allowed_tenants`); such a source may not federate machine tokens.
+    /// Whether the source accepts identities of any tenant (Entra `common`/`organizations`
+    /// without `allowed_tenants`): anyone outside the operator's organisation can sign in.
+    /// Such a source may not federate machine tokens, and the server refuses the matching
+    /// modes that trust upstream emails, usernames or group names on it.
     fn accepts_any_tenant(&self, _cfg: &SourceConfig) -> bool {
         false
+    }
+
+    /// The email address of a completed login that the upstream vouches for, the only one that
+    /// linking by email may use. `None` (the default) when the upstream does not vouch for any.
+    fn verified_email(&self, _cfg: &SourceConfig, _identity: &UpstreamIdentity) -> Option<String> {
+        None
     }
 
     /// The client secret's expiry date recorded by the admin, for expiry warnings.

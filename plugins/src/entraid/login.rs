@@ -132,6 +132,33 @@ pub(crate) fn base_properties(info: &Value) -> BaseProperties {
     }
 }
 
+/// The address Gatehouse may link accounts by: the Graph `mail` of a *member* of a tenant this
+/// source is restricted to. A tenant's admins set their members' `mail` without proof of
+/// ownership, so only tenants the operator chose (a single-tenant source, or `allowed_tenants`)
+/// are trusted for it. A guest's `mail` and `otherMails` were typed in by whoever invited them
+/// and are never verified by the resource tenant (the nOAuth pattern); personal Microsoft
+/// accounts are not tenant members. `userType` must be in `profile_select` (it is by default),
+/// otherwise nothing counts as verified.
+pub(crate) fn verified_email(s: &EntraSettings, identity: &UpstreamIdentity) -> Option<String> {
+    if s.tenant.is_multi() && s.allowed_tenants.is_empty() {
+        return None;
+    }
+    let tid = identity.claims.get("tid").and_then(Value::as_str)?;
+    if tid.eq_ignore_ascii_case(MSA_TENANT) {
+        return None;
+    }
+    if identity.info.get("userType").and_then(Value::as_str) != Some("Member") {
+        return None;
+    }
+    identity
+        .info
+        .get("mail")
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|m| !m.is_empty())
+        .map(str::to_owned)
+}
+
 /// The exact issuer the id_token must carry.
 ///
 /// Domain-form tenants: the issuer is taken from that tenant's discovery document (it names
@@ -222,4 +249,70 @@ pub(crate) fn check_key_issuer(jwks: &Value, kid: Option<&str>, claims: &Value) 
         )));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::types::{ClientCredential, GroupSync, UpstreamTokens};
+
+    const CONTOSO: &str = "aaaabbbb-0000-cccc-1111-dddd2222eeee";
+
+    fn settings(value: Value) -> EntraSettings {
+        let cfg = SourceConfig {
+            slug: "entra".into(),
+            name: "Entra".into(),
+            consumer_key: "00001111-aaaa-2222-bbbb-3333cccc4444".into(),
+            credential: ClientCredential::Secret("s".into()),
+            additional_scopes: String::new(),
+            authorization_url: None,
+            access_token_url: None,
+            profile_url: None,
+            oidc_jwks_url: None,
+            settings: value,
+        };
+        EntraSettings::from_config(&cfg).unwrap()
+    }
+
+    fn identity(tid: &str, info: Value) -> UpstreamIdentity {
+        UpstreamIdentity {
+            identifier: "id".into(),
+            info,
+            base: BaseProperties::default(),
+            groups: GroupSync::Off,
+            claims: json!({"tid": tid}),
+            tokens: UpstreamTokens {
+                access_token: String::new(),
+                refresh_token: None,
+                expires_at: None,
+                id_token: None,
+            },
+        }
+    }
+
+    #[test]
+    fn only_a_members_mail_in_a_chosen_tenant_is_verified() {
+        let single = settings(json!({"tenant": CONTOSO}));
+        let member = json!({"userType": "Member", "mail": "a@contoso.com", "otherMails": ["x@y.z"]});
+        assert_eq!(
+            verified_email(&single, &identity(CONTOSO, member.clone())).as_deref(),
+            Some("a@contoso.com")
+        );
+        // Guests, members without `mail` (otherMails never count), unknown userType.
+        let guest = json!({"userType": "Guest", "mail": "g@home.example", "otherMails": ["g@home.example"]});
+        assert_eq!(verified_email(&single, &identity(CONTOSO, guest)), None);
+        let no_mail = json!({"userType": "Member", "mail": null, "otherMails": ["x@y.z"]});
+        assert_eq!(verified_email(&single, &identity(CONTOSO, no_mail)), None);
+        let untyped = json!({"mail": "a@contoso.com"});
+        assert_eq!(verified_email(&single, &identity(CONTOSO, untyped)), None);
+        // An open multi-tenant source trusts nobody's mail; a restricted one trusts its tenants.
+        let open = settings(json!({"tenant": "common"}));
+        assert_eq!(verified_email(&open, &identity(CONTOSO, member.clone())), None);
+        let restricted = settings(json!({"tenant": "common", "allowed_tenants": [CONTOSO]}));
+        assert!(verified_email(&restricted, &identity(CONTOSO, member.clone())).is_some());
+        // Personal Microsoft accounts are no tenant's members.
+        assert_eq!(verified_email(&restricted, &identity(MSA_TENANT, member)), None);
+    }
 }

@@ -141,6 +141,11 @@ impl SourcePlugin for EntraIdPlugin {
         EntraSettings::from_config(cfg).is_ok_and(|s| s.tenant.is_multi() && s.allowed_tenants.is_empty())
     }
 
+    fn verified_email(&self, cfg: &SourceConfig, identity: &UpstreamIdentity) -> Option<String> {
+        let s = EntraSettings::from_config(cfg).ok()?;
+        login::verified_email(&s, identity)
+    }
+
     fn secret_expires(&self, cfg: &SourceConfig) -> Option<chrono::NaiveDate> {
         EntraSettings::from_config(cfg)
             .ok()

@@ -151,6 +151,22 @@ impl SourcePlugin for OpenIdConnectPlugin {
         })
     }
 
+    /// The issuer is one trust domain the operator chose: an address counts when it marks it
+    /// verified (`email_verified`, OIDC Core §5.1, as a boolean or the string `"true"`).
+    fn verified_email(&self, _cfg: &SourceConfig, identity: &UpstreamIdentity) -> Option<String> {
+        let info = &identity.info;
+        let verified = match info.get("email_verified") {
+            Some(Value::Bool(v)) => *v,
+            Some(Value::String(v)) => v.eq_ignore_ascii_case("true"),
+            _ => false,
+        };
+        info.get("email")
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|e| verified && !e.is_empty())
+            .map(str::to_owned)
+    }
+
     async fn validate_machine_token(
         &self,
         ctx: &PluginContext,

@@ -31,10 +31,14 @@ pub struct UserConnection {
     pub last_updated: DateTime<Utc>,
     /// When the stored upstream access token expires.
     pub expires: Option<DateTime<Utc>>,
+    /// `enrolled` (the source created the account) or `linked` (a matching mode joined an
+    /// existing account, whose username logins then leave alone).
+    pub origin: String,
 }
 
 impl UserConnection {
     fn from_row((row, source, slug): (UserConnectionRow, String, String)) -> Self {
+        let origin = row.origin().as_str().to_owned();
         Self {
             pk: row.id,
             user: row.user_id,
@@ -44,6 +48,7 @@ impl UserConnection {
             created: time::to_utc(row.created),
             last_updated: time::to_utc(row.last_updated),
             expires: row.expires.map(time::to_utc),
+            origin,
         }
     }
 }

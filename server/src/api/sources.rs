@@ -66,6 +66,9 @@ pub struct OAuthSource {
     pub resolved_urls: Value,
     pub user_matching_mode: String,
     pub group_matching_mode: String,
+    /// Whether logins rewrite the username of an account that a `*_link` mode joined (rather
+    /// than one the source enrolled). Off by default: a linked account keeps its username.
+    pub sync_username_on_link: bool,
     /// Flow UUIDs.
     pub authentication_flow: Option<String>,
     pub enrollment_flow: Option<String>,
@@ -161,6 +164,7 @@ impl OAuthSource {
             oidc_jwks_url: row.oidc_jwks_url,
             user_matching_mode: row.user_matching_mode,
             group_matching_mode: row.group_matching_mode,
+            sync_username_on_link: row.sync_username_on_link,
             user_path_template: row.user_path_template,
             icon: row.icon,
         })
@@ -227,6 +231,8 @@ pub struct OAuthSourceWrite {
     pub user_matching_mode: Option<String>,
     /// `identifier`, `name_link`, `name_deny`.
     pub group_matching_mode: Option<String>,
+    /// Let logins rewrite the username of a linked (not enrolled) account; default `false`.
+    pub sync_username_on_link: Option<bool>,
     /// Flow UUID (default: `default-source-authentication`); `null` for none.
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
@@ -421,6 +427,9 @@ fn apply(
         }
         values.group_matching_mode = v.clone();
     }
+    if let Some(v) = body.sync_username_on_link {
+        values.sync_username_on_link = v;
+    }
     for (field, value, slot) in [
         (
             "authentication_flow",
@@ -512,6 +521,7 @@ fn apply(
                 }
             }
         }
+        check_linking_trust(plugin.as_ref(), &config, values, &mut errors);
     }
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
@@ -522,6 +532,40 @@ fn apply(
         user_mappings,
         group_mappings,
     })
+}
+
+/// Linking by email, username or group name trusts the upstream's values to name people of the
+/// operator's organisation. A source that accepts any tenant (Entra `common`/`organizations`
+/// without `allowed_tenants`) lets anyone choose those values, so linking there is refused.
+fn check_linking_trust(
+    plugin: &dyn gatehouse_plugins::SourcePlugin,
+    config: &SourceConfig,
+    values: &SourceValues,
+    errors: &mut FieldErrors,
+) {
+    if !plugin.accepts_any_tenant(config) {
+        return;
+    }
+    let restrict = "set `settings.allowed_tenants` to the tenants whose people may sign in";
+    if matches!(values.user_matching_mode.as_str(), "email_link" | "username_link") {
+        add(
+            errors,
+            "user_matching_mode",
+            format!(
+                "`{}` would let any tenant's user take over a local account with the same email or username: {restrict}, or use another mode.",
+                values.user_matching_mode
+            ),
+        );
+    }
+    if values.group_matching_mode == "name_link" {
+        add(
+            errors,
+            "group_matching_mode",
+            format!(
+                "`name_link` would let any tenant's group join a local group of the same name: {restrict}, or use another mode."
+            ),
+        );
+    }
 }
 
 fn model(row: &SourceRow) -> ModelRef {
@@ -661,6 +705,7 @@ pub async fn create(
                     user_path_template: "sources/%(slug)s".into(),
                     icon: String::new(),
                     updated: now,
+                    sync_username_on_link: false,
                 };
                 let applied = apply(&app, conn, &body, &mut values, None)?;
                 let uuid = uuid::Uuid::new_v4().to_string();

@@ -3,6 +3,7 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
 
 use super::schema::{group_source_connections, groups, sources, user_source_connections, users};
 use super::{DbConn, StoreError};
@@ -20,6 +21,44 @@ pub struct UserConnectionRow {
     pub attributes: String,
     pub created: NaiveDateTime,
     pub last_updated: NaiveDateTime,
+    /// [`ConnectionOrigin`] as text.
+    pub origin: String,
+}
+
+impl UserConnectionRow {
+    pub fn origin(&self) -> ConnectionOrigin {
+        ConnectionOrigin::parse(&self.origin)
+    }
+}
+
+/// How a user connection came to be. A linked account existed before the source knew it, so the
+/// source does not own its identity: its username (and email) are not rewritten by logins.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectionOrigin {
+    /// The source's enrollment flow created the account.
+    Enrolled,
+    /// A matching mode (`email_link`, `username_link`) joined an existing account. The default
+    /// when unknown, since it is the side that rewrites nothing.
+    #[default]
+    Linked,
+}
+
+impl ConnectionOrigin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Enrolled => "enrolled",
+            Self::Linked => "linked",
+        }
+    }
+
+    pub fn parse(text: &str) -> Self {
+        if text == "enrolled" {
+            Self::Enrolled
+        } else {
+            Self::Linked
+        }
+    }
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -75,13 +114,15 @@ pub enum SaveConnection {
     UserLinkedElsewhere,
 }
 
-/// Creates or refreshes the connection between `user` and `identifier` at `source`.
+/// Creates or refreshes the connection between `user` and `identifier` at `source`; `origin` is
+/// recorded when the connection is created and never changed afterwards.
 pub fn save_user_connection(
     conn: &mut DbConn,
     source: i64,
     user: i64,
     identifier: &str,
     data: &ConnectionData,
+    origin: ConnectionOrigin,
     now: NaiveDateTime,
 ) -> Result<SaveConnection, StoreError> {
     if let Some(existing) = user_connection(conn, source, identifier)? {
@@ -116,6 +157,7 @@ pub fn save_user_connection(
             user_source_connections::attributes.eq(&data.attributes),
             user_source_connections::created.eq(now),
             user_source_connections::last_updated.eq(now),
+            user_source_connections::origin.eq(origin.as_str()),
         ))
         .execute(conn)?;
     Ok(SaveConnection::Saved { created: true })
@@ -140,6 +182,23 @@ pub fn group_connections(
         found.extend(rows);
     }
     Ok(found)
+}
+
+/// Which of `groups` are linked to any source (under any identifier).
+pub fn linked_groups(
+    conn: &mut DbConn,
+    groups: &[i64],
+) -> Result<std::collections::HashSet<i64>, StoreError> {
+    let mut linked = std::collections::HashSet::new();
+    for chunk in groups.chunks(super::INSERT_CHUNK) {
+        let rows: Vec<i64> = group_source_connections::table
+            .filter(group_source_connections::group_id.eq_any(chunk))
+            .select(group_source_connections::group_id)
+            .distinct()
+            .load(conn)?;
+        linked.extend(rows);
+    }
+    Ok(linked)
 }
 
 /// Links groups to upstream identifiers at `source` (one multi-row INSERT per chunk).

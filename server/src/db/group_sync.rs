@@ -53,6 +53,42 @@ pub struct SyncReport {
     pub updated: usize,
     pub added: usize,
     pub removed: usize,
+    /// Name-links refused (a new group was created instead); reported in an event of their own.
+    #[serde(skip)]
+    pub refused: Vec<RefusedLink>,
+}
+
+/// A local group that `name_link` would have adopted but must not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RefusedLink {
+    /// The upstream group id.
+    pub identifier: String,
+    pub name: String,
+    /// `superuser` or `linked_elsewhere`.
+    pub reason: &'static str,
+}
+
+/// Why a local group may not be adopted by name, if it may not: a superuser group would make
+/// anyone who can create an upstream group of that name a superuser, and a group linked to a
+/// source already belongs to that source's sync (or, at this source, to another upstream id).
+fn link_refusal(
+    conn: &mut DbConn,
+    existing: &HashMap<String, i64>,
+) -> Result<HashMap<i64, &'static str>, StoreError> {
+    let ids: Vec<i64> = existing.values().copied().collect();
+    let mut refused = HashMap::default();
+    for chunk in chunks(&ids) {
+        let superusers: Vec<i64> = groups::table
+            .filter(groups::id.eq_any(chunk))
+            .filter(groups::is_superuser.eq(true))
+            .select(groups::id)
+            .load(conn)?;
+        refused.extend(superusers.into_iter().map(|id| (id, "superuser")));
+    }
+    for id in super::connections::linked_groups(conn, &ids)? {
+        refused.entry(id).or_insert("linked_elsewhere");
+    }
+    Ok(refused)
 }
 
 impl SyncReport {
@@ -156,6 +192,102 @@ fn serialise_group_creation(conn: &mut DbConn) -> Result<bool, StoreError> {
     }
 }
 
+/// Groups new to this source: (upstream id, local group) links by name, and the groups to create.
+type NewGroupPlan<'a> = (Vec<(String, i64)>, Vec<&'a DesiredGroup>);
+
+/// Groups new to this source, split into those that link to an existing local group by name
+/// (`name_link`) and those that get a new group; `Err(message)` when `name_deny` refuses.
+fn plan_new_groups<'a>(
+    conn: &mut DbConn,
+    matching: GroupMatching,
+    missing: &[&'a DesiredGroup],
+    report: &mut SyncReport,
+) -> Result<Result<NewGroupPlan<'a>, String>, StoreError> {
+    let names: Vec<String> = missing.iter().map(|g| g.name.clone()).collect();
+    let existing = taken_names(conn, &names)?;
+    let mut refusals = match matching {
+        GroupMatching::NameLink if !existing.is_empty() => link_refusal(conn, &existing)?,
+        _ => HashMap::default(),
+    };
+    let mut to_link = Vec::new();
+    let mut to_create = Vec::new();
+    for group in missing {
+        match (matching, existing.get(&group.name)) {
+            (GroupMatching::NameLink, Some(id)) => match refusals.get(id) {
+                None => {
+                    to_link.push((group.identifier.clone(), *id));
+                    // A second upstream group of the same name in this login may not link to
+                    // it as well (one link per group and source).
+                    refusals.insert(*id, "linked_elsewhere");
+                }
+                Some(reason) => {
+                    report.refused.push(RefusedLink {
+                        identifier: group.identifier.clone(),
+                        name: group.name.clone(),
+                        reason,
+                    });
+                    to_create.push(*group);
+                }
+            },
+            (GroupMatching::NameDeny, Some(_)) => {
+                return Ok(Err(format!(
+                    "A group named “{}” already exists and is not linked to this source.",
+                    group.name
+                )));
+            }
+            _ => to_create.push(*group),
+        }
+    }
+    Ok(Ok((to_link, to_create)))
+}
+
+/// Creates groups under free names (against the table and within this batch); their ids, in
+/// the order given.
+fn create_groups(
+    conn: &mut DbConn,
+    to_create: &[&DesiredGroup],
+    now: NaiveDateTime,
+) -> Result<Vec<i64>, StoreError> {
+    if to_create.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut candidates: Vec<String> = Vec::new();
+    for group in to_create {
+        let short: String = group.identifier.chars().take(8).collect();
+        candidates.push(group.name.clone());
+        candidates.push(format!("{} ({short})", group.name));
+        candidates.push(format!("{} ({})", group.name, group.identifier));
+    }
+    let mut taken: HashSet<String> = taken_names(conn, &candidates)?.into_keys().collect();
+    let mut rows = Vec::with_capacity(to_create.len());
+    for group in to_create {
+        let name = free_name(&group.name, &group.identifier, &taken);
+        taken.insert(name.clone());
+        rows.push((
+            groups::uuid.eq(uuid::Uuid::new_v4().to_string()),
+            groups::name.eq(name),
+            groups::is_superuser.eq(group.is_superuser.unwrap_or(false)),
+            groups::attributes.eq(group
+                .attributes
+                .clone()
+                .unwrap_or_else(|| Value::Object(Default::default()))
+                .to_string()),
+            groups::created.eq(now),
+            groups::updated.eq(now),
+        ));
+    }
+    let mut created: Vec<i64> = Vec::with_capacity(rows.len());
+    for chunk in chunks(&rows) {
+        let ids: Vec<(i64, String)> = crate::per_backend!(conn, |c| diesel::insert_into(groups::table)
+            .values(chunk)
+            .returning((groups::id, groups::uuid))
+            .get_results(c))?;
+        // `RETURNING` order follows the VALUES order on both backends.
+        created.extend(ids.into_iter().map(|(id, _)| id));
+    }
+    Ok(created)
+}
+
 pub fn sync(
     conn: &mut DbConn,
     source: i64,
@@ -204,64 +336,13 @@ pub fn sync(
         .collect();
     let missing_ids: HashSet<&str> = missing.iter().map(|g| g.identifier.as_str()).collect();
     if !missing.is_empty() {
-        let names: Vec<String> = missing.iter().map(|g| g.name.clone()).collect();
-        let existing = taken_names(conn, &names)?;
-        let mut to_link = Vec::new();
-        let mut to_create = Vec::new();
-        for group in &missing {
-            match (matching, existing.get(&group.name)) {
-                (GroupMatching::NameLink, Some(id)) => to_link.push((group.identifier.clone(), *id)),
-                (GroupMatching::NameDeny, Some(_)) => {
-                    return Ok(SyncOutcome::Denied(format!(
-                        "A group named “{}” already exists and is not linked to this source.",
-                        group.name
-                    )));
-                }
-                _ => to_create.push(*group),
-            }
-        }
-        if !to_create.is_empty() {
-            // Choose unique names (against the table and within this batch) before inserting.
-            let mut candidates: Vec<String> = Vec::new();
-            for group in &to_create {
-                let short: String = group.identifier.chars().take(8).collect();
-                candidates.push(group.name.clone());
-                candidates.push(format!("{} ({short})", group.name));
-                candidates.push(format!("{} ({})", group.name, group.identifier));
-            }
-            let mut taken: HashSet<String> = taken_names(conn, &candidates)?.into_keys().collect();
-            let mut rows = Vec::with_capacity(to_create.len());
-            for group in &to_create {
-                let name = free_name(&group.name, &group.identifier, &taken);
-                taken.insert(name.clone());
-                rows.push((
-                    groups::uuid.eq(uuid::Uuid::new_v4().to_string()),
-                    groups::name.eq(name),
-                    groups::is_superuser.eq(group.is_superuser.unwrap_or(false)),
-                    groups::attributes.eq(group
-                        .attributes
-                        .clone()
-                        .unwrap_or_else(|| Value::Object(Default::default()))
-                        .to_string()),
-                    groups::created.eq(now),
-                    groups::updated.eq(now),
-                ));
-            }
-            let mut created: Vec<(i64, String)> = Vec::with_capacity(rows.len());
-            for chunk in chunks(&rows) {
-                let ids: Vec<(i64, String)> =
-                    crate::per_backend!(conn, |c| diesel::insert_into(groups::table)
-                        .values(chunk)
-                        .returning((groups::id, groups::uuid))
-                        .get_results(c))?;
-                created.extend(ids);
-            }
-            // `RETURNING` order follows the VALUES order on both backends.
-            for (group, (id, _)) in to_create.iter().zip(&created) {
-                to_link.push((group.identifier.clone(), *id));
-            }
-            report.created = created.len();
-        }
+        let (mut to_link, to_create) = match plan_new_groups(conn, matching, &missing, &mut report)? {
+            Ok(plan) => plan,
+            Err(message) => return Ok(SyncOutcome::Denied(message)),
+        };
+        let created = create_groups(conn, &to_create, now)?;
+        report.created = created.len();
+        to_link.extend(to_create.iter().map(|g| g.identifier.clone()).zip(created));
         report.linked = to_link.len() - report.created;
         super::connections::insert_group_connections(conn, source, &to_link, now)?;
         linked.extend(to_link);

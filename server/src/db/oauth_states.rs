@@ -45,22 +45,28 @@ pub fn insert(conn: &mut DbConn, new: &NewOAuthState) -> Result<(), StoreError> 
     Ok(())
 }
 
-/// Takes (reads and deletes) the state with this hash: a second callback with the same `state`
-/// finds nothing. Returns `None` for an unknown or already used state.
-pub fn take(conn: &mut DbConn, state_hash: &str) -> Result<Option<OAuthStateRow>, StoreError> {
+/// Takes (reads and deletes) the state with this hash, but only when `accept` approves the row
+/// (the browser binding, the source, the expiry): a request from another browser leaves the row
+/// in place, so someone who learnt a victim's callback URL cannot void the victim's login. A
+/// second callback with the same `state` finds nothing. Returns `None` for an unknown, refused or
+/// already used state.
+pub fn take_if(
+    conn: &mut DbConn,
+    state_hash: &str,
+    accept: impl FnOnce(&OAuthStateRow) -> bool,
+) -> Result<Option<OAuthStateRow>, StoreError> {
     super::write_tx(conn, |conn| {
         let row = oauth_states::table
             .filter(oauth_states::state_hash.eq(state_hash))
             .select(OAuthStateRow::as_select())
             .first(conn)
             .optional()?;
-        if let Some(row) = &row {
-            let deleted = diesel::delete(oauth_states::table.find(row.id)).execute(conn)?;
-            if deleted == 0 {
-                return Ok(None);
-            }
-        }
-        Ok(row)
+        let Some(row) = row.filter(accept) else {
+            return Ok(None);
+        };
+        // Two callbacks of the same browser at once: only the one that deletes the row goes on.
+        let deleted = diesel::delete(oauth_states::table.find(row.id)).execute(conn)?;
+        Ok((deleted == 1).then_some(row))
     })
 }
 

@@ -189,6 +189,7 @@ diesel::table! {
         icon -> Text,
         created -> Timestamp,
         updated -> Timestamp,
+        sync_username_on_link -> Bool,
     }
 }
 
@@ -226,6 +227,7 @@ diesel::table! {
         attributes -> Text,
         created -> Timestamp,
         last_updated -> Timestamp,
+        origin -> Text,
     }
 }
 

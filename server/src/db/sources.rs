@@ -37,6 +37,8 @@ pub struct SourceRow {
     pub icon: String,
     pub created: NaiveDateTime,
     pub updated: NaiveDateTime,
+    /// Whether logins rewrite the username of an account they were linked to (not enrolled).
+    pub sync_username_on_link: bool,
 }
 
 impl SourceRow {
@@ -122,6 +124,7 @@ pub struct SourceValues {
     pub user_path_template: String,
     pub icon: String,
     pub updated: NaiveDateTime,
+    pub sync_username_on_link: bool,
 }
 
 impl SourceValues {
@@ -152,6 +155,7 @@ impl SourceValues {
             user_path_template: row.user_path_template.clone(),
             icon: row.icon.clone(),
             updated: row.updated,
+            sync_username_on_link: row.sync_username_on_link,
         }
     }
 }

@@ -14,10 +14,11 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::mapping::{Mapped, MappingInput};
-use super::matching::{Matched, match_user};
+use super::matching::{Claimed, Matched, guard_properties, match_user};
 use super::{BROWSER_COOKIE, failure_page, record_failure, user_path};
 use crate::app::AppState;
 use crate::crypto;
+use crate::db::connections::ConnectionOrigin;
 use crate::db::group_sync::GroupMatching;
 use crate::db::sources::SourceRow;
 use crate::db::{self, StoreError, UserId, time};
@@ -155,6 +156,46 @@ fn capitalise(text: &str) -> String {
         .map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect())
 }
 
+fn invalid_state() -> Failure {
+    Failure::new(
+        StatusCode::BAD_REQUEST,
+        "state",
+        "This sign-in request is invalid, expired or was already used. Start again.",
+        Value::Null,
+    )
+}
+
+/// Takes the login's state row, single use, when this browser started the login at this source
+/// and it has not expired. The binding is checked before the row is deleted: a callback from
+/// another browser (someone who learnt the victim's callback URL) is refused and leaves the row
+/// for the victim. `Err(None)` for an invalid state, `Err(Some(_))` when the database failed.
+async fn take_state(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+    source: &SourceRow,
+    state_param: &str,
+) -> Result<db::oauth_states::OAuthStateRow, Option<StoreError>> {
+    let browser = cookies::read(req, BROWSER_COOKIE).unwrap_or_default();
+    if browser.is_empty() {
+        return Err(None);
+    }
+    let browser_hash = crypto::hash_key(&browser);
+    let state_hash = crypto::hash_key(state_param);
+    let source_id = source.id;
+    let now = time::now();
+    let accept = move |row: &db::oauth_states::OAuthStateRow| {
+        use subtle::ConstantTimeEq;
+        let same_browser = bool::from(browser_hash.as_bytes().ct_eq(row.browser_hash.as_bytes()));
+        same_browser && row.source_id == source_id && row.expires > now
+    };
+    let taken = state
+        .db
+        .run(move |conn| db::oauth_states::take_if(conn, &state_hash, accept))
+        .await
+        .map_err(Some)?;
+    taken.ok_or(None)
+}
+
 async fn complete(
     state: &web::Data<AppState>,
     req: &HttpRequest,
@@ -182,34 +223,12 @@ async fn complete(
             Value::Null,
         ));
     };
-    // Single use: the row is taken (deleted) whatever happens next.
-    let state_hash = crypto::hash_key(&state_param);
-    let taken = state
-        .db
-        .run(move |conn| db::oauth_states::take(conn, &state_hash))
+    let oauth = take_state(state, req, source, &state_param)
         .await
-        .map_err(store)?;
-    let invalid = || {
-        Failure::new(
-            StatusCode::BAD_REQUEST,
-            "state",
-            "This sign-in request is invalid, expired or was already used. Start again.",
-            Value::Null,
-        )
-    };
-    let oauth = taken.ok_or_else(invalid)?;
-    let browser = cookies::read(req, BROWSER_COOKIE).unwrap_or_default();
-    let same_browser = {
-        use subtle::ConstantTimeEq;
-        bool::from(
-            crypto::hash_key(&browser)
-                .as_bytes()
-                .ct_eq(oauth.browser_hash.as_bytes()),
-        )
-    };
-    if oauth.source_id != source.id || oauth.expires <= time::now() || browser.is_empty() || !same_browser {
-        return Err(invalid());
-    }
+        .map_err(|e| match e {
+            Some(e) => store(e),
+            None => invalid_state(),
+        })?;
     if let Some(error) = params.error {
         let description = params.error_description.unwrap_or_default();
         let first = description
@@ -250,7 +269,7 @@ async fn complete(
         .decrypt(&oauth.pkce_verifier, &format!("oauth_state:{state_param}"))
         .ok()
         .and_then(|v| String::from_utf8(v).ok())
-        .ok_or_else(invalid)?;
+        .ok_or_else(invalid_state)?;
     let identity = plugin
         .complete(
             &state.plugin_context,
@@ -264,6 +283,7 @@ async fn complete(
         )
         .await
         .map_err(|e| plugin_failure(&e))?;
+    let verified_email = plugin.verified_email(&config, &identity);
 
     // Groups: synced, off, or failed (keep memberships, or refuse when the source says so).
     match &identity.groups {
@@ -364,6 +384,8 @@ async fn complete(
             "name_deny" => GroupMatching::NameDeny,
             _ => GroupMatching::Identifier,
         },
+        // Set per attempt once the user is matched.
+        origin: ConnectionOrigin::default(),
     };
     let step = run_flow(
         state,
@@ -371,7 +393,7 @@ async fn complete(
         client,
         source,
         &identity.identifier,
-        properties,
+        (properties, verified_email),
         sync,
         &oauth,
     )
@@ -543,8 +565,8 @@ async fn run_flow(
     client: &ClientInfo,
     source: &SourceRow,
     identifier: &str,
-    properties: serde_json::Map<String, Value>,
-    sync: SourceSyncSettings,
+    (properties, verified_email): (serde_json::Map<String, Value>, Option<String>),
+    mut sync: SourceSyncSettings,
     oauth: &db::oauth_states::OAuthStateRow,
 ) -> Result<Step, Failure> {
     let session_cookie = cookies::read(req, SESSION_COOKIE);
@@ -569,21 +591,31 @@ async fn run_flow(
                 now,
             };
             for attempt in 0..2 {
-                let matched = match_user(conn, &source, &identifier, &properties)?;
+                let claimed = Claimed {
+                    identifier: &identifier,
+                    properties: &properties,
+                    verified_email: verified_email.as_deref(),
+                };
+                let matched = match_user(conn, &source, &claimed)?;
                 let (pending, flow_id) = match &matched {
-                    Matched::Existing(user) | Matched::Link(user) => {
+                    Matched::Existing { user, .. } | Matched::Link(user) => {
                         (Some(user.id), source.authentication_flow_id)
                     }
                     Matched::Enroll => (None, source.enrollment_flow_id),
-                    Matched::Deny(message) => {
+                    Matched::Deny { reason, message } => {
                         return Ok(Err(Failure::new(
                             StatusCode::FORBIDDEN,
-                            "matching_denied",
+                            reason,
                             message.clone(),
-                            Value::Null,
+                            json!({"identifier": identifier}),
                         )));
                     }
                 };
+                // What this login may write to the matched user (a linked account keeps its
+                // username); the same for every stage of the flow.
+                let allowed = guard_properties(conn, &source, &matched, &properties)?;
+                sync.origin = matched.origin();
+                sync.properties = allowed.clone();
                 let Some(flow_id) = flow_id else {
                     let what = if pending.is_some() {
                         "authentication"
@@ -601,7 +633,7 @@ async fn run_flow(
                 let context = FlowContext {
                     next: next.clone(),
                     pending_user: pending,
-                    properties: properties.clone(),
+                    properties: allowed,
                     is_sso: true,
                     source: Some(json!({"slug": source.slug, "name": source.name, "uuid": source.uuid})),
                     resume: resume.clone(),

@@ -47,6 +47,16 @@ crate::entra_test!(identifier_mode_never_links_by_name_or_mail, |_source| {}, |e
 
 crate::entra_test!(email_link_matches_case_insensitively, |_source| {}, |env| {
     set_mode(&env, "user_matching_mode", "email_link").await;
+    // A linked account keeps its username unless the source says otherwise (issue 11); this
+    // test is about the profile following Entra, so it says so.
+    let (status, body) = env
+        .api(
+            "PATCH",
+            "/api/v3/sources/oauth/entra-id/",
+            Some(json!({"sync_username_on_link": true})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
     let pk = local_user(&env, "adele.local", "adelev@CONTOSO.onmicrosoft.com").await;
     let login = env.login(None).await;
     login.assert_logged_in();
@@ -54,8 +64,7 @@ crate::entra_test!(email_link_matches_case_insensitively, |_source| {}, |env| {
     let me = browser.me().await;
     assert_eq!(me["user"]["pk"], pk, "linked to the existing account");
     assert_eq!(me["user"]["username"], ADELE_UPN, "and its profile follows Entra");
-    // No email at Entra (Alex has no mail, but otherMails): matches by otherMails[0]; a user
-    // with no address at all is refused.
+    // No verified email at Entra (Alex has no mail; otherMails are never verified): refused.
     env.sim.with_directory(|d| {
         let alex = d.tenant_mut(CONTOSO).unwrap().user_mut(ALEX).unwrap();
         alex.other_mails.clear();

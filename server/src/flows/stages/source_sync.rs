@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::{FlowError, StageCtx, StageKind, StageOutcome};
-use crate::db::connections::{ConnectionData, SaveConnection};
+use crate::db::connections::{ConnectionData, ConnectionOrigin, SaveConnection};
 use crate::db::group_sync::{self, DesiredGroup, GroupMatching, SyncOutcome};
 use crate::db::{self, DbConn, StoreError, UserId};
 use crate::error::FieldErrors;
@@ -37,6 +37,11 @@ pub struct SourceSyncSettings {
     #[serde(with = "groups_as_text")]
     pub groups: Option<Vec<DesiredGroup>>,
     pub group_matching: GroupMatching,
+    /// How the connection comes to be when this login creates it (enrolled or linked); the
+    /// callback has already left out what a linked account keeps. Plans stored before this
+    /// field existed read as linked, the side that rewrites nothing.
+    #[serde(default)]
+    pub origin: ConnectionOrigin,
 }
 
 impl StageKind for SourceSync {
@@ -99,12 +104,14 @@ impl StageKind for SourceSync {
             user.id,
             &settings.identifier,
             &data,
+            settings.origin,
             now,
         )? {
             SaveConnection::Saved { created: true } => {
                 ctx.event(
                     "source_linked",
-                    json!({"source": settings.source_name, "identifier": settings.identifier}),
+                    json!({"source": settings.source_name, "identifier": settings.identifier,
+                        "origin": settings.origin.as_str()}),
                 )?;
             }
             SaveConnection::Saved { created: false } => {}
@@ -126,6 +133,14 @@ impl StageKind for SourceSync {
                 now,
             )? {
                 SyncOutcome::Done(report) => {
+                    if !report.refused.is_empty() {
+                        // A name-link that would have adopted a privileged or foreign group:
+                        // the administrator should know someone upstream holds that name.
+                        ctx.event(
+                            "source_group_link_refused",
+                            json!({"source": settings.source_name, "groups": report.refused}),
+                        )?;
+                    }
                     if report.changed() {
                         ctx.event(
                             "source_group_sync",
