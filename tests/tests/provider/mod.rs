@@ -7,6 +7,7 @@ mod interop;
 mod keys;
 mod m2m;
 mod negative;
+mod reauth;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
