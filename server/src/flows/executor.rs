@@ -45,6 +45,9 @@ pub struct Request<'a> {
     pub return_to: &'a str,
     /// OIDC `login_hint` passed on by the provider: pre-fills the identification stage.
     pub login_hint: Option<&'a str>,
+    /// The nonce of a verified re-authentication marker: the flow is a forced login (planned as
+    /// if nobody were signed in; the old session lasts until the new login replaces it).
+    pub reauth: Option<&'a str>,
 }
 
 #[derive(Debug)]
@@ -135,6 +138,7 @@ fn run(
     mut submission: Option<&Map<String, Value>>,
     effects: &mut Vec<Effect>,
 ) -> Run {
+    let flow_key = crypto::hash_key(&working.token);
     loop {
         let Some(stage) = working.stages.get(working.position) else {
             return Run::Finished;
@@ -149,6 +153,7 @@ fn run(
             conn,
             env,
             flow,
+            flow_key: &flow_key,
             stage,
             context: &mut working.context,
             effects,
@@ -305,6 +310,7 @@ fn start(
         }
     };
     context.next = next;
+    context.reauth = request.reauth.map(str::to_owned);
     if let Some(hint) = request.login_hint.filter(|h| !h.is_empty() && h.len() <= 256) {
         context.pending_identifier = Some(hint.to_owned());
     }
@@ -795,6 +801,7 @@ pub fn submit(
                 }
             };
             context.next = request.next.and_then(safe_next).map(str::to_owned);
+            context.reauth = request.reauth.map(str::to_owned);
             Working {
                 token: token.to_owned(),
                 row: None,
@@ -828,11 +835,13 @@ pub fn submit(
     }
     // Phase 1, outside any transaction: the interactive stage checks the answer (argon2 included).
     let mut effects = Vec::new();
+    let flow_key = crypto::hash_key(&working.token);
     let outcome = {
         let mut ctx = StageCtx {
             conn,
             env,
             flow: &flow,
+            flow_key: &flow_key,
             stage: &current,
             context: &mut working.context,
             effects: &mut effects,

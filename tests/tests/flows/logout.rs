@@ -11,7 +11,9 @@ const LOGOUT: &str = "/if/flow/default-invalidation-flow/";
 async fn signed_in(app: &gatehouse_testkit::TestApp) -> WebClient<'_> {
     user_with_password(app, "alice", "correct horse battery").await;
     let mut web = WebClient::new(app);
-    log_in(&mut web, "alice", "correct horse battery").await.assert_status(302);
+    log_in(&mut web, "alice", "correct horse battery")
+        .await
+        .assert_status(302);
     web
 }
 

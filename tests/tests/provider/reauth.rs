@@ -88,8 +88,16 @@ async fn answer_login(web: &mut WebClient<'_>, path: &str, page: &TestResponse, 
     let html = page.text();
     let csrf = hidden(&html, "csrf_token").expect("a login form");
     let step = hidden(&html, "step").unwrap();
-    web.post_form(path, &[("csrf_token", &csrf), ("step", &step), ("uid_field", user), ("password", "correct horse battery")])
-        .await
+    web.post_form(
+        path,
+        &[
+            ("csrf_token", &csrf),
+            ("step", &step),
+            ("uid_field", user),
+            ("password", "correct horse battery"),
+        ],
+    )
+    .await
 }
 
 /// Runs an authorization that asks for a login; returns the login redirect (with the marker).
@@ -107,7 +115,9 @@ async fn complete_login(web: &mut WebClient<'_>, login_redirect: &str, user: &st
     let page_path = location(&first);
     let page = web.get(&page_path).await;
     let res = answer_login(web, &page_path, &page, user).await;
-    follow(web, res).await.unwrap_or_else(|page| panic!("no redirect to the app: {} {}", page.status, page.text()))
+    follow(web, res)
+        .await
+        .unwrap_or_else(|page| panic!("no redirect to the app: {} {}", page.status, page.text()))
 }
 
 async fn me(web: &mut WebClient<'_>) -> Option<String> {
@@ -117,7 +127,9 @@ async fn me(web: &mut WebClient<'_>) -> Option<String> {
 
 async fn signed_in<'a>(app: &'a TestApp, user: &str) -> WebClient<'a> {
     let mut web = WebClient::new(app);
-    log_in(&mut web, user, "correct horse battery").await.assert_status(302);
+    log_in(&mut web, user, "correct horse battery")
+        .await
+        .assert_status(302);
     web
 }
 
@@ -187,10 +199,17 @@ async fn id_token(app: &TestApp, rp: &App, user: &str) -> String {
     let mut web = signed_in(app, user).await;
     let (verifier, challenge) = crate::provider::pkce();
     let res = web.get(&authorize(rp, &challenge, &[])).await;
-    let target = follow(&mut web, res).await.unwrap_or_else(|p| panic!("{}", p.text()));
+    let target = follow(&mut web, res)
+        .await
+        .unwrap_or_else(|p| panic!("{}", p.text()));
     let code = param(&target, "code").unwrap();
     let body = url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs([("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT), ("code_verifier", &verifier)])
+        .extend_pairs([
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", &verifier),
+        ])
         .finish();
     let basic = STANDARD.encode(format!("{}:{}", rp.client_id, rp.secret));
     let res = app

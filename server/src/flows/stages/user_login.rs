@@ -83,6 +83,11 @@ impl StageKind for UserLogin {
             ctx.env.client,
             ctx.env.now,
         )?;
+        // The answer to a forced re-authentication: the marker's nonce goes on this new session
+        // (and only on it), where the authorization endpoint will take it once.
+        if let Some(nonce) = &ctx.context.reauth {
+            crate::sessions::mark_reauthenticated(ctx.conn, &token, nonce)?;
+        }
         db::users::update(
             ctx.conn,
             user.id(),

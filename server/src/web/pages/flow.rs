@@ -19,6 +19,9 @@ pub struct FlowQuery {
     pub next: Option<String>,
     /// Passed on by the OAuth2 provider (OIDC `login_hint`).
     pub login_hint: Option<String>,
+    /// A re-authentication marker from the OAuth2 provider (`prompt=login`, `max_age`): when
+    /// genuine and fresh, the flow asks for a login although a session exists.
+    pub reauth: Option<String>,
 }
 
 /// What the browser asked for.
@@ -53,9 +56,15 @@ pub async fn execute(
         .clone()
         .run(move |conn| {
             let now = time::now();
+            let reauth = query
+                .reauth
+                .as_deref()
+                .and_then(|marker| crate::flows::reauth::verify(&state.keys, marker, now));
+            // A forced login plans as if nobody were signed in; the current session stays valid
+            // until the login's `user_login` stage replaces it.
             let session_user = match &session_cookie {
-                Some(cookie) => crate::sessions::resolve(conn, cookie, now)?,
-                None => None,
+                Some(cookie) if reauth.is_none() => crate::sessions::resolve(conn, cookie, now)?,
+                _ => None,
             };
             let env = FlowEnv {
                 keys: &state.keys,
@@ -70,6 +79,7 @@ pub async fn execute(
                 next: query.next.as_deref(),
                 return_to: &return_to,
                 login_hint: query.login_hint.as_deref(),
+                reauth: reauth.as_ref().map(|m| m.nonce.as_str()),
             };
             match action {
                 Action::Show => executor::show(conn, env, request),
