@@ -25,9 +25,6 @@ pub struct FlowContext {
     pub application: Option<Value>,
     /// The flow cookie of a suspended flow to continue when this one ends (source stage).
     pub resume: Option<String>,
-    /// The nonce of a verified re-authentication marker ([`super::reauth`]): this flow answers a
-    /// forced login, and the session it creates records the nonce.
-    pub reauth: Option<String>,
     /// Per-stage private data, keyed by stage.
     pub extra: Map<String, Value>,
 }

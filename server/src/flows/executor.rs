@@ -45,9 +45,6 @@ pub struct Request<'a> {
     pub return_to: &'a str,
     /// OIDC `login_hint` passed on by the provider: pre-fills the identification stage.
     pub login_hint: Option<&'a str>,
-    /// The nonce of a verified re-authentication marker: the flow is a forced login (planned as
-    /// if nobody were signed in; the old session lasts until the new login replaces it).
-    pub reauth: Option<&'a str>,
 }
 
 #[derive(Debug)]
@@ -310,7 +307,6 @@ fn start(
         }
     };
     context.next = next;
-    context.reauth = request.reauth.map(str::to_owned);
     if let Some(hint) = request.login_hint.filter(|h| !h.is_empty() && h.len() <= 256) {
         context.pending_identifier = Some(hint.to_owned());
     }
@@ -801,7 +797,6 @@ pub fn submit(
                 }
             };
             context.next = request.next.and_then(safe_next).map(str::to_owned);
-            context.reauth = request.reauth.map(str::to_owned);
             Working {
                 token: token.to_owned(),
                 row: None,

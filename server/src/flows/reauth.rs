@@ -1,7 +1,9 @@
 //! Re-authentication markers. When an application asks for a fresh login (`prompt=login`, or a
 //! session older than `max_age`), the authorization endpoint mints a marker and sends the browser
-//! to the login flow with it; the login flow plans as if nobody were signed in, and the session
-//! its `user_login` stage creates records the marker's nonce (hashed). Back at the authorization
+//! to the login flow with `next` pointing back to it, marker included ([`PARAM`]). A login page
+//! whose `next` carries a genuine marker plans as if nobody were signed in, and the session a
+//! `user_login` stage creates for such a `next` (also after a source's login, which carries
+//! `next` along) records the marker's nonce (hashed). Back at the authorization
 //! endpoint, the marker counts only if it is genuine (signed with its own key), younger than
 //! [`TTL_MINUTES`], and its nonce is still on the browser's session — which it then clears. So a
 //! marker answers one login, once: an old URL, a marker from another login or a forged one asks
@@ -15,6 +17,8 @@ use crate::crypto::{self, CryptoError, Keys};
 
 /// How long a marker stays usable after it was minted.
 pub const TTL_MINUTES: i64 = 10;
+/// The query parameter of the authorization URL that carries the marker.
+pub const PARAM: &str = "gh_auth_after";
 
 /// A genuine, unexpired marker.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,6 +54,14 @@ pub fn verify(keys: &Keys, marker: &str, now: NaiveDateTime) -> Option<Marker> {
     })
 }
 
+/// The genuine, unexpired marker in a `next` path's query, if there is one.
+pub fn in_next(keys: &Keys, next: &str, now: NaiveDateTime) -> Option<Marker> {
+    let (_, query) = next.split_once('?')?;
+    url::form_urlencoded::parse(query.as_bytes())
+        .filter(|(name, _)| name == PARAM)
+        .find_map(|(_, marker)| verify(keys, &marker, now))
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::Duration;
@@ -83,5 +95,8 @@ mod tests {
         for bad in ["", "1.2", "x.y.z", "1800000000..mac"] {
             assert!(verify(&keys, bad, now()).is_none(), "{bad}");
         }
+        let next = format!("/application/o/authorize/?client_id=a&{PARAM}={marker}&prompt=login");
+        assert_eq!(in_next(&keys, &next, now()), Some(parsed));
+        assert!(in_next(&keys, "/application/o/authorize/?client_id=a", now()).is_none());
     }
 }

@@ -37,9 +37,7 @@ pub const AUTHORIZATION_KEY: &str = "oauth_authorization";
 /// Set in the flow context for `prompt=consent`: ask even when consent was given before.
 pub const FORCE_CONSENT_KEY: &str = "force_consent";
 /// Query parameter carrying the re-authentication marker back here (see [`crate::flows::reauth`]).
-const AUTH_AFTER: &str = "gh_auth_after";
-/// Query parameter handing the same marker to the login flow.
-const REAUTH: &str = "reauth";
+const AUTH_AFTER: &str = crate::flows::reauth::PARAM;
 
 /// An authorization request, validated, waiting for its flow to finish.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -120,14 +118,11 @@ fn return_url(req: &HttpRequest, drop: &[&str], add: &[(&str, &str)]) -> String 
     format!("{}?{}", req.path(), query.finish())
 }
 
-fn login_redirect(next: &str, login_hint: Option<&str>, marker: Option<&str>) -> String {
+fn login_redirect(next: &str, login_hint: Option<&str>) -> String {
     let mut query = url::form_urlencoded::Serializer::new(String::new());
     query.append_pair("next", next);
     if let Some(hint) = login_hint {
         query.append_pair("login_hint", hint);
-    }
-    if let Some(marker) = marker {
-        query.append_pair(REAUTH, marker);
     }
     format!("{DEFAULT_AUTHENTICATION_URL}?{}", query.finish())
 }
@@ -318,7 +313,7 @@ pub async fn authorize(state: web::Data<AppState>, req: HttpRequest) -> HttpResp
             }
         };
         let next = return_url(&req, &[AUTH_AFTER], &[(AUTH_AFTER, &marker)]);
-        return found(&login_redirect(&next, params.get("login_hint"), Some(&marker)));
+        return found(&login_redirect(&next, params.get("login_hint")));
     }
     let Some((user, login_time)) = lookup.session else {
         return error_page(&state, StatusCode::BAD_REQUEST, "Sign in first.");

@@ -249,3 +249,45 @@ both_backends! {
         assert_eq!(me(&mut web).await, None);
     }
 }
+
+// The forced login answered through a source (Entra ID): the marker rides in `next` through the
+// source's login, and the session the source flow creates takes it.
+crate::entra_test!(prompt_login_answered_through_entra, |_source| {}, |env| {
+    use crate::provider::{authorize_url, create_rp, follow_to_app, signed_in};
+    let rp = create_rp(&env, "crm", json!({})).await;
+    let mut browser = signed_in(&env).await;
+    let (_, challenge) = crate::provider::pkce();
+    let pkce = [
+        ("code_challenge", challenge.as_str()),
+        ("code_challenge_method", "S256"),
+    ];
+    let url = authorize_url(&rp, &[&pkce[..], &[("prompt", "login")]].concat());
+    let res = browser.get(&format!("{}{url}", browser.base)).await;
+    let location = res.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        location.starts_with("/flows/-/default/authentication/"),
+        "{location}"
+    );
+    assert!(
+        !browser.me().await["user"].is_null(),
+        "the old session lasts until the new login"
+    );
+    let next = param(&location, "next").unwrap();
+    let path = Browserless::login_path(SLUG, None, Some(&next));
+    let target = follow_to_app(&mut browser, env.sim.base_url(), &path)
+        .await
+        .unwrap();
+    assert!(crate::provider::param(&target, "code").is_some(), "{target}");
+    // Used once: the same marker again asks for the login.
+    let marker = param(&next, MARKER).unwrap();
+    let replay = authorize_url(
+        &rp,
+        &[&pkce[..], &[("prompt", "login"), (MARKER, marker.as_str())]].concat(),
+    );
+    let res = browser.get(&format!("{}{replay}", browser.base)).await;
+    let location = res.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        location.starts_with("/flows/-/default/authentication/"),
+        "{location}"
+    );
+});

@@ -19,9 +19,6 @@ pub struct FlowQuery {
     pub next: Option<String>,
     /// Passed on by the OAuth2 provider (OIDC `login_hint`).
     pub login_hint: Option<String>,
-    /// A re-authentication marker from the OAuth2 provider (`prompt=login`, `max_age`): when
-    /// genuine and fresh, the flow asks for a login although a session exists.
-    pub reauth: Option<String>,
 }
 
 /// What the browser asked for.
@@ -56,14 +53,15 @@ pub async fn execute(
         .clone()
         .run(move |conn| {
             let now = time::now();
-            let reauth = query
-                .reauth
+            // A forced login (a re-authentication marker in `next`) plans as if nobody were
+            // signed in; the current session stays valid until `user_login` replaces it.
+            let forced = query
+                .next
                 .as_deref()
-                .and_then(|marker| crate::flows::reauth::verify(&state.keys, marker, now));
-            // A forced login plans as if nobody were signed in; the current session stays valid
-            // until the login's `user_login` stage replaces it.
+                .and_then(|next| crate::flows::reauth::in_next(&state.keys, next, now))
+                .is_some();
             let session_user = match &session_cookie {
-                Some(cookie) if reauth.is_none() => crate::sessions::resolve(conn, cookie, now)?,
+                Some(cookie) if !forced => crate::sessions::resolve(conn, cookie, now)?,
                 _ => None,
             };
             let env = FlowEnv {
@@ -79,7 +77,6 @@ pub async fn execute(
                 next: query.next.as_deref(),
                 return_to: &return_to,
                 login_hint: query.login_hint.as_deref(),
-                reauth: reauth.as_ref().map(|m| m.nonce.as_str()),
             };
             match action {
                 Action::Show => executor::show(conn, env, request),
