@@ -32,6 +32,9 @@ pub enum CryptoError {
 pub struct Keys {
     aead: Aes256Gcm,
     csrf: [u8; 32],
+    /// Signs re-authentication markers; separate from `csrf` so that a CSRF token can never pass
+    /// for a marker (or the other way round).
+    reauth: [u8; 32],
 }
 
 impl std::fmt::Debug for Keys {
@@ -54,6 +57,7 @@ impl Keys {
         Self {
             aead: Aes256Gcm::new(&aead_key.into()),
             csrf: derive(secret, "gatehouse/csrf/v1"),
+            reauth: derive(secret, "gatehouse/reauth-marker/v1"),
         }
     }
 
@@ -103,20 +107,37 @@ impl Keys {
     /// The CSRF token for forms bound to `binding` (e.g. a flow cookie): an HMAC only this server
     /// can compute, so a page from another site cannot produce it.
     pub fn csrf_token(&self, binding: &str) -> String {
-        use hmac::{KeyInit as _, Mac};
-        let Ok(mut mac) = hmac::Hmac::<Sha256>::new_from_slice(&self.csrf) else {
-            return String::new();
-        };
-        mac.update(binding.as_bytes());
-        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+        hmac_b64(&self.csrf, binding)
     }
 
     /// Constant-time check of a CSRF token.
     pub fn verify_csrf(&self, binding: &str, token: &str) -> bool {
-        use subtle::ConstantTimeEq;
-        let expected = self.csrf_token(binding);
-        !token.is_empty() && expected.as_bytes().ct_eq(token.as_bytes()).into()
+        ct_equal(&self.csrf_token(binding), token)
     }
+
+    /// The signature of a re-authentication marker's content (its own key, not the CSRF key).
+    pub fn reauth_mac(&self, content: &str) -> String {
+        hmac_b64(&self.reauth, content)
+    }
+
+    /// Constant-time check of a re-authentication marker's signature.
+    pub fn verify_reauth_mac(&self, content: &str, mac: &str) -> bool {
+        ct_equal(&self.reauth_mac(content), mac)
+    }
+}
+
+fn hmac_b64(key: &[u8; 32], content: &str) -> String {
+    use hmac::{KeyInit as _, Mac};
+    let Ok(mut mac) = hmac::Hmac::<Sha256>::new_from_slice(key) else {
+        return String::new();
+    };
+    mac.update(content.as_bytes());
+    URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+}
+
+fn ct_equal(expected: &str, given: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    !given.is_empty() && expected.as_bytes().ct_eq(given.as_bytes()).into()
 }
 
 /// Reads the configured secret key, or the one in `data_dir/secret_key`, generating that file

@@ -64,3 +64,17 @@ pub fn resolve_with_login_time(
 pub fn end(conn: &mut DbConn, cookie: &str) -> Result<bool, StoreError> {
     Ok(sessions::delete_by_hash(conn, &crypto::hash_key(cookie))? > 0)
 }
+
+/// Marks the session behind `cookie` as the answer to the re-authentication marker `nonce`.
+pub fn mark_reauthenticated(conn: &mut DbConn, cookie: &str, nonce: &str) -> Result<(), StoreError> {
+    sessions::set_reauth_nonce(conn, &crypto::hash_key(cookie), &crypto::hash_key(nonce))
+}
+
+/// Uses up the re-authentication marker `nonce` on the session behind `cookie`: true once, and
+/// only for the session created by the login the marker asked for.
+pub fn take_reauthentication(conn: &mut DbConn, cookie: &str, nonce: &str) -> Result<bool, StoreError> {
+    if cookie.is_empty() || cookie.len() > 128 {
+        return Ok(false);
+    }
+    sessions::take_reauth_nonce(conn, &crypto::hash_key(cookie), &crypto::hash_key(nonce))
+}

@@ -25,44 +25,36 @@ pub fn current(
     })
 }
 
-/// Records one hit for `key` and returns the count within the current window.
+/// Records one hit for `key` and returns the count within the current window, in one statement
+/// (an upsert returning the new count): parallel callers each see their own count, so a limit
+/// checked against it lets exactly `limit` of them through. A window that has passed restarts at 1.
 pub fn hit(conn: &mut DbConn, key: &str, window: Duration, now: NaiveDateTime) -> Result<i32, StoreError> {
-    let row: Option<(NaiveDateTime, i32)> = rate_limits::table
-        .find(key)
-        .select((rate_limits::window_start, rate_limits::hits))
-        .first(conn)
-        .optional()?;
-    match row {
-        Some((start, hits)) if now - start < window => {
-            diesel::update(rate_limits::table.find(key))
-                .set(rate_limits::hits.eq(hits + 1))
-                .execute(conn)?;
-            Ok(hits + 1)
-        }
-        Some(_) => {
-            diesel::update(rate_limits::table.find(key))
-                .set((rate_limits::window_start.eq(now), rate_limits::hits.eq(1)))
-                .execute(conn)?;
-            Ok(1)
-        }
-        None => {
-            // Two first hits may race; the loser's insert fails on the primary key and it counts
-            // into the winner's row instead.
-            let inserted = crate::per_backend!(conn, |c| diesel::insert_into(rate_limits::table)
-                .values((
-                    rate_limits::key.eq(key),
-                    rate_limits::window_start.eq(now),
-                    rate_limits::hits.eq(1)
-                ))
-                .on_conflict_do_nothing()
-                .execute(c))?;
-            if inserted == 1 {
-                Ok(1)
-            } else {
-                hit(conn, key, window, now)
-            }
-        }
-    }
+    use diesel::dsl::case_when;
+    let live = rate_limits::window_start.gt(now - window);
+    let hits = crate::per_backend!(conn, |c| diesel::insert_into(rate_limits::table)
+        .values((
+            rate_limits::key.eq(key),
+            rate_limits::window_start.eq(now),
+            rate_limits::hits.eq(1)
+        ))
+        .on_conflict(rate_limits::key)
+        .do_update()
+        .set((
+            // Both right-hand sides read the row as it was before this update.
+            rate_limits::hits.eq(case_when(live, rate_limits::hits + 1).otherwise(1)),
+            rate_limits::window_start.eq(case_when(live, rate_limits::window_start).otherwise(now)),
+        ))
+        .returning(rate_limits::hits)
+        .get_result::<i32>(c))?;
+    Ok(hits)
+}
+
+/// Gives back one hit (an attempt that turned out fine), never going below zero.
+pub fn release(conn: &mut DbConn, key: &str) -> Result<(), StoreError> {
+    diesel::update(rate_limits::table.find(key).filter(rate_limits::hits.gt(0)))
+        .set(rate_limits::hits.eq(rate_limits::hits - 1))
+        .execute(conn)?;
+    Ok(())
 }
 
 pub fn clear(conn: &mut DbConn, key: &str) -> Result<(), StoreError> {

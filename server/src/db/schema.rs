@@ -121,6 +121,7 @@ diesel::table! {
         last_seen -> Timestamp,
         ip -> Nullable<Text>,
         user_agent -> Nullable<Text>,
+        reauth_nonce -> Nullable<Text>,
     }
 }
 

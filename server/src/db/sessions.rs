@@ -61,6 +61,28 @@ pub fn touch(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> Result<(), Store
     Ok(())
 }
 
+/// Records that the session behind `key_hash` was created by the login a re-authentication
+/// marker asked for (`nonce_hash`: the SHA-256 of the marker's nonce).
+pub fn set_reauth_nonce(conn: &mut DbConn, key_hash: &str, nonce_hash: &str) -> Result<(), StoreError> {
+    diesel::update(sessions::table.filter(sessions::key_hash.eq(key_hash)))
+        .set(sessions::reauth_nonce.eq(Some(nonce_hash)))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Takes the session's re-authentication nonce if it is `nonce_hash`, in one statement, so that
+/// two requests with the same marker cannot both use it. Returns whether this one did.
+pub fn take_reauth_nonce(conn: &mut DbConn, key_hash: &str, nonce_hash: &str) -> Result<bool, StoreError> {
+    let updated = diesel::update(
+        sessions::table
+            .filter(sessions::key_hash.eq(key_hash))
+            .filter(sessions::reauth_nonce.eq(nonce_hash)),
+    )
+    .set(sessions::reauth_nonce.eq(None::<String>))
+    .execute(conn)?;
+    Ok(updated == 1)
+}
+
 pub fn delete_by_hash(conn: &mut DbConn, key_hash: &str) -> Result<usize, StoreError> {
     Ok(diesel::delete(sessions::table.filter(sessions::key_hash.eq(key_hash))).execute(conn)?)
 }

@@ -25,8 +25,6 @@ pub struct FlowContext {
     pub application: Option<Value>,
     /// The flow cookie of a suspended flow to continue when this one ends (source stage).
     pub resume: Option<String>,
-    /// Failed password attempts in this flow.
-    pub password_failures: u32,
     /// Per-stage private data, keyed by stage.
     pub extra: Map<String, Value>,
 }

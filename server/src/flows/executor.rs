@@ -135,6 +135,7 @@ fn run(
     mut submission: Option<&Map<String, Value>>,
     effects: &mut Vec<Effect>,
 ) -> Run {
+    let flow_key = crypto::hash_key(&working.token);
     loop {
         let Some(stage) = working.stages.get(working.position) else {
             return Run::Finished;
@@ -149,6 +150,7 @@ fn run(
             conn,
             env,
             flow,
+            flow_key: &flow_key,
             stage,
             context: &mut working.context,
             effects,
@@ -828,11 +830,13 @@ pub fn submit(
     }
     // Phase 1, outside any transaction: the interactive stage checks the answer (argon2 included).
     let mut effects = Vec::new();
+    let flow_key = crypto::hash_key(&working.token);
     let outcome = {
         let mut ctx = StageCtx {
             conn,
             env,
             flow: &flow,
+            flow_key: &flow_key,
             stage: &current,
             context: &mut working.context,
             effects: &mut effects,

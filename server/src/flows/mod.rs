@@ -14,6 +14,7 @@ pub mod defaults;
 pub mod executor;
 pub mod model;
 pub mod planner;
+pub mod reauth;
 pub mod stages;
 
 pub use challenge::Challenge;

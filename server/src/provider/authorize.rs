@@ -5,7 +5,9 @@
 //!    error page and is never redirected (an open redirector otherwise).
 //! 2. Other request errors go back to the client as `error=…` on its redirect URI.
 //! 3. Without a (fresh enough) session the browser logs in through the default authentication
-//!    flow and comes back here.
+//!    flow and comes back here. A forced login (`prompt=login`, `max_age`) ends nothing on this
+//!    GET: the current session lasts until the new login replaces it, and the way back carries a
+//!    single-use re-authentication marker bound to that login ([`crate::flows::reauth`]).
 //! 4. With one, the provider's authorization flow runs with the application in its context
 //!    (consent stage etc.); when that flow finishes, [`on_flow_end`] issues the code and sends
 //!    the browser to the client. A denial goes back as `error=access_denied`.
@@ -34,8 +36,8 @@ use crate::web::cookies;
 pub const AUTHORIZATION_KEY: &str = "oauth_authorization";
 /// Set in the flow context for `prompt=consent`: ask even when consent was given before.
 pub const FORCE_CONSENT_KEY: &str = "force_consent";
-/// Query parameter marking when a forced re-authentication started (signed).
-const AUTH_AFTER: &str = "gh_auth_after";
+/// Query parameter carrying the re-authentication marker back here (see [`crate::flows::reauth`]).
+const AUTH_AFTER: &str = crate::flows::reauth::PARAM;
 
 /// An authorization request, validated, waiting for its flow to finish.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -104,20 +106,6 @@ struct Lookup {
     session: Option<(crate::db::users::UserRow, NaiveDateTime)>,
 }
 
-fn signed_marker(state: &AppState, at: i64) -> String {
-    format!("{at}.{}", state.keys.csrf_token(&format!("oauth-reauth:{at}")))
-}
-
-/// The time a forced re-authentication started, if the marker is genuine.
-fn marker_time(state: &AppState, marker: &str) -> Option<i64> {
-    let (at, mac) = marker.split_once('.')?;
-    let at_value: i64 = at.parse().ok()?;
-    state
-        .keys
-        .verify_csrf(&format!("oauth-reauth:{at}"), mac)
-        .then_some(at_value)
-}
-
 /// This request's path and query without some parameters, plus extra ones.
 fn return_url(req: &HttpRequest, drop: &[&str], add: &[(&str, &str)]) -> String {
     let kept: Vec<(String, String)> = url::form_urlencoded::parse(req.query_string().as_bytes())
@@ -131,15 +119,32 @@ fn return_url(req: &HttpRequest, drop: &[&str], add: &[(&str, &str)]) -> String 
 }
 
 fn login_redirect(next: &str, login_hint: Option<&str>) -> String {
-    let mut url = format!(
-        "{DEFAULT_AUTHENTICATION_URL}?next={}",
-        url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
-    );
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    query.append_pair("next", next);
     if let Some(hint) = login_hint {
-        url.push_str("&login_hint=");
-        url.extend(url::form_urlencoded::byte_serialize(hint.as_bytes()));
+        query.append_pair("login_hint", hint);
     }
-    url
+    format!("{DEFAULT_AUTHENTICATION_URL}?{}", query.finish())
+}
+
+/// Whether this request comes back from the forced login its marker asked for: the marker is
+/// genuine and fresh, and its nonce is still on the browser's session (taken now: single use).
+async fn reauthenticated(
+    state: &AppState,
+    req: &HttpRequest,
+    marker: Option<&str>,
+) -> Result<bool, StoreError> {
+    let now = time::now();
+    let (Some(marker), Some(cookie)) = (
+        marker.and_then(|m| crate::flows::reauth::verify(&state.keys, m, now)),
+        cookies::read(req, SESSION_COOKIE),
+    ) else {
+        return Ok(false);
+    };
+    state
+        .db
+        .run(move |conn| crate::sessions::take_reauthentication(conn, &cookie, &marker.nonce))
+        .await
 }
 
 #[get("/application/o/authorize/")]
@@ -281,16 +286,20 @@ pub async fn authorize(state: web::Data<AppState>, req: HttpRequest) -> HttpResp
 
     // Is there a session, fresh enough?
     let now = time::now();
-    let reauth_started = params.get(AUTH_AFTER).and_then(|m| marker_time(&state, m));
-    let fresh_login =
-        |login: NaiveDateTime| reauth_started.is_some_and(|at| login.and_utc().timestamp() >= at);
+    // `max_age=0` always asks (a session cannot be less than 0 s old; seconds are too coarse to
+    // tell a login from this very second apart).
+    let forced = |login: NaiveDateTime| {
+        prompts.contains(&"login") || max_age.is_some_and(|age| age == 0 || (now - login).num_seconds() > age)
+    };
     let needs_login = match &lookup.session {
         None => true,
-        Some((_, login)) => {
-            !fresh_login(*login)
-                && (prompts.contains(&"login")
-                    || max_age.is_some_and(|age| (now - *login).num_seconds() > age))
+        Some((_, login)) if forced(*login) => {
+            match reauthenticated(&state, &req, params.get(AUTH_AFTER)).await {
+                Ok(answered) => !answered,
+                Err(e) => return crate::web::pages::flow::unavailable(&state, &e),
+            }
         }
+        Some(_) => false,
     };
     if needs_login {
         if prompts.contains(&"none") {
@@ -299,23 +308,16 @@ pub async fn authorize(state: web::Data<AppState>, req: HttpRequest) -> HttpResp
                 "the user is not signed in (or not recently enough)",
             );
         }
-        let marker = signed_marker(&state, now.and_utc().timestamp());
-        let next = return_url(&req, &["prompt", AUTH_AFTER], &[(AUTH_AFTER, &marker)]);
-        let mut response = found(&login_redirect(&next, params.get("login_hint")));
-        if lookup.session.is_some() {
-            // A forced re-authentication: the old session must not satisfy the login flow.
-            if let Some(cookie) = cookies::read(&req, SESSION_COOKIE) {
-                let _ = state
-                    .db
-                    .run(move |conn| crate::sessions::end(conn, &cookie))
-                    .await;
+        // Nothing ends here (a GET anyone can trigger): the login flow asks for the password
+        // although a session exists, and its new session replaces the old one.
+        let marker = match crate::flows::reauth::mint(&state.keys, now) {
+            Ok(m) => m,
+            Err(e) => {
+                return crate::web::pages::flow::unavailable(&state, &StoreError::Internal(e.to_string()));
             }
-            for cookie in cookies::for_effects(&state.settings, &[crate::flows::stages::Effect::ClearSession])
-            {
-                let _ = response.add_cookie(&cookie);
-            }
-        }
-        return response;
+        };
+        let next = return_url(&req, &[AUTH_AFTER], &[(AUTH_AFTER, &marker)]);
+        return found(&login_redirect(&next, params.get("login_hint")));
     }
     let Some((user, login_time)) = lookup.session else {
         return error_page(&state, StatusCode::BAD_REQUEST, "Sign in first.");

@@ -103,9 +103,10 @@ pub async fn jwks(state: web::Data<AppState>, slug: web::Path<String>) -> HttpRe
 }
 
 /// RP-initiated logout (OIDC RP-Initiated Logout 1.0). With a valid `id_token_hint` from this
-/// application the session ends at once and the browser goes to `post_logout_redirect_uri` when
-/// that is one of the application's registered redirect URIs; without a hint the user confirms
-/// through the default invalidation flow (so that other sites cannot sign people out).
+/// application whose `sub` is the signed-in user, the session ends at once and the browser goes
+/// to `post_logout_redirect_uri` when that is one of the application's registered redirect URIs.
+/// Without such a hint the user confirms through the default invalidation flow (a POST with a
+/// CSRF token), so that other sites cannot sign people out.
 #[get("/application/o/{slug}/end-session/")]
 pub async fn end_session(
     state: web::Data<AppState>,
@@ -141,9 +142,21 @@ pub async fn end_session(
                 return Ok(None);
             };
             let provider = db::providers::get(conn, provider_id)?;
-            let hinted = match &hint {
-                Some(token) => hint_is_valid(&db_state, conn, token, &issuer, &provider.client_id)?,
-                None => false,
+            let hinted_sub = match &hint {
+                Some(token) => hint_subject(&db_state, conn, token, &issuer, &provider.client_id)?,
+                None => None,
+            };
+            let session_user = match &session_cookie {
+                Some(cookie) => crate::sessions::resolve(conn, cookie, time::now())?,
+                None => None,
+            };
+            // Only a hint issued to the signed-in user ends the session without asking: any
+            // valid id_token of the application (a service account's, another user's) would
+            // otherwise let whoever holds one sign people out with a link.
+            let hinted = match (&hinted_sub, &session_user) {
+                (Some(sub), Some(user)) => *sub == user.uuid,
+                (Some(_), None) => true,
+                (None, _) => false,
             };
             if hinted && let Some(cookie) = &session_cookie {
                 crate::sessions::end(conn, cookie)?;
@@ -186,24 +199,26 @@ pub async fn end_session(
     }
 }
 
-/// An ID token this application received from us (expired ones count: logout often comes late).
-fn hint_is_valid(
+/// The `sub` of an ID token this application received from us (expired ones count: logout often
+/// comes late); `None` when the hint is not such a token.
+fn hint_subject(
     state: &AppState,
     conn: &mut db::DbConn,
     token: &str,
     issuer: &str,
     client_id: &str,
-) -> Result<bool, StoreError> {
+) -> Result<Option<String>, StoreError> {
     let Ok(header) = jsonwebtoken::decode_header(token) else {
-        return Ok(false);
+        return Ok(None);
     };
     let Some(kid) = header.kid else {
-        return Ok(false);
+        return Ok(None);
     };
     let Some(key) = state.provider_keys.by_kid(conn, &state.keys, &kid, time::now())? else {
-        return Ok(false);
+        return Ok(None);
     };
     Ok(key
         .verify_hint(token, issuer)
-        .is_some_and(|claims| claims.get("aud").and_then(Value::as_str) == Some(client_id)))
+        .filter(|claims| claims.get("aud").and_then(Value::as_str) == Some(client_id))
+        .and_then(|claims| claims.get("sub").and_then(Value::as_str).map(str::to_owned)))
 }

@@ -19,6 +19,7 @@ pub const EMBEDDED: &[(&str, &str)] = embedded!(
     "stages/identification.html",
     "stages/password.html",
     "stages/consent.html",
+    "stages/user_logout.html",
     "pages/message.html",
     "pages/landing.html",
 );

@@ -1,5 +1,5 @@
 use gatehouse_testkit::both_backends;
-use gatehouse_testkit::web::WebClient;
+use gatehouse_testkit::web::{WebClient, hidden};
 use serde_json::json;
 
 use super::{LOGIN, log_in, session_count, user_with_password};
@@ -52,7 +52,13 @@ both_backends! {
 
         // Logout ends the session server-side: the old cookie stops working everywhere.
         let old_session = web.cookies["gatehouse_session"].clone();
-        let (page, _) = { let first = web.get("/flows/-/default/invalidation/").await; web.follow(first).await };
+        let (page, trail) = { let first = web.get("/flows/-/default/invalidation/").await; web.follow(first).await };
+        page.assert_status(200);
+        // The GET only asks; the confirmation form (a POST with its CSRF token) signs out.
+        let html = page.text();
+        let confirm = [("csrf_token", hidden(&html, "csrf_token").unwrap()), ("step", hidden(&html, "step").unwrap())];
+        let confirm: Vec<(&str, &str)> = confirm.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let (page, _) = { let first = web.post_form(trail.last().unwrap(), &confirm).await; web.follow(first).await };
         page.assert_status(200);
         assert!(!web.cookies.contains_key("gatehouse_session"));
         assert_eq!(session_count(&app).await, 0);

@@ -3,7 +3,9 @@
 mod admin_api;
 mod executor_api;
 mod login;
+mod logout;
 mod negative;
+mod password_limits;
 mod replicas;
 mod templates;
 

@@ -84,6 +84,18 @@ fn every_template_renders() {
             && html.contains("value=\"deny\"")
     );
     rendered.push("stages/consent.html");
+    let html = templates
+        .render(
+            "stages/user_logout.html",
+            &base(challenge("user_logout", json!({"pending_user": "alice"}))),
+        )
+        .unwrap();
+    assert!(
+        html.contains("signed in as <strong>alice</strong>")
+            && html.contains("<form method=\"post\"")
+            && html.contains("name=\"csrf_token\" value=\"token-123\"")
+    );
+    rendered.push("stages/user_logout.html");
     let mut context = tera::Context::new();
     context.insert("title", "Access denied");
     context.insert("message", "Nope <script>");

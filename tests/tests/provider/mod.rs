@@ -9,6 +9,7 @@ mod keys;
 mod m2m;
 mod negative;
 mod pkce;
+mod reauth;
 mod trust;
 
 use base64::Engine;

@@ -124,7 +124,8 @@ crate::entra_test!(authorization_requests_that_are_refused, |_source| {}, |env| 
     .unwrap();
     assert_eq!(param(&target, "error").as_deref(), Some("login_required"));
 
-    // prompt=login (or a max_age the session is older than) ends the session and asks again.
+    // prompt=login (or a max_age the session is older than) asks again, but the old session
+    // stays until the new login succeeds (a GET changes nothing).
     let res = browser
         .get(&format!(
             "{}{}",
@@ -137,7 +138,10 @@ crate::entra_test!(authorization_requests_that_are_refused, |_source| {}, |env| 
         location.starts_with("/flows/-/default/authentication/"),
         "{location}"
     );
-    assert!(browser.me().await["user"].is_null(), "the old session must end");
+    assert!(
+        !browser.me().await["user"].is_null(),
+        "the old session stays until the new login"
+    );
 
     // An explicit-consent flow cannot answer prompt=none without asking.
     let (_, flows) = env

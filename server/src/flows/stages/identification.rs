@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use super::password::{INVALID_CREDENTIALS, PasswordFailure, RATE_LIMITED, check_password};
+use super::password::{CANCELLED, PasswordFailure, check_password};
 use super::{FlowError, StageCtx, StageKind, StageOutcome, error, normalised, parse_settings};
 use crate::db::users::UserRow;
 use crate::db::{self, DbConn, StoreError};
@@ -240,26 +240,16 @@ impl StageKind for Identification {
                 .and_then(|row| serde_json::from_str::<super::password::PasswordSettings>(&row.settings).ok())
                 .unwrap_or_default()
                 .failed_attempts_before_cancel;
-            return match check_password(ctx, user.as_ref(), &identifier, password)? {
+            return match check_password(ctx, user.as_ref(), &identifier, password, limit)? {
                 Ok(()) => {
                     ctx.context.pending_user = user.map(|u| u.id);
                     ctx.context.pending_identifier = None;
                     Ok(StageOutcome::Next)
                 }
+                Err(PasswordFailure::Cancelled) => Ok(StageOutcome::Deny(CANCELLED.into())),
                 Err(failure) => {
-                    ctx.context.password_failures += 1;
-                    if ctx.context.password_failures >= limit {
-                        return Ok(StageOutcome::Deny(
-                            "Too many failed attempts; sign-in was cancelled. Start again.".into(),
-                        ));
-                    }
                     let mut errors = FieldErrors::new();
-                    let message = if failure == PasswordFailure::RateLimited {
-                        RATE_LIMITED
-                    } else {
-                        INVALID_CREDENTIALS
-                    };
-                    error(&mut errors, "password", message);
+                    error(&mut errors, "password", failure.message());
                     self.challenge(ctx, &settings, &identifier, errors)
                 }
             };

@@ -61,6 +61,9 @@ pub struct StageCtx<'a, 'e> {
     pub conn: &'a mut DbConn,
     pub env: FlowEnv<'e>,
     pub flow: &'a FlowRow,
+    /// The SHA-256 of the browser's flow cookie: names this flow (and this browser) in counters,
+    /// also while the flow is not stored yet.
+    pub flow_key: &'a str,
     pub stage: &'a PlannedStage,
     pub context: &'a mut FlowContext,
     pub effects: &'a mut Vec<Effect>,

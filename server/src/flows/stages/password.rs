@@ -35,12 +35,26 @@ pub const WINDOW_MINUTES: i64 = 5;
 
 pub const INVALID_CREDENTIALS: &str = "Invalid username or password.";
 pub const RATE_LIMITED: &str = "Too many failed sign-in attempts. Wait a few minutes and try again.";
+pub const CANCELLED: &str = "Too many failed attempts; sign-in was cancelled. Start again.";
 
 /// Why a password check failed.
 #[derive(Debug, PartialEq, Eq)]
 pub enum PasswordFailure {
     Invalid,
     RateLimited,
+    /// The flow's own cap (`failed_attempts_before_cancel`) is reached: the flow ends.
+    Cancelled,
+}
+
+impl PasswordFailure {
+    /// The message shown under the password field.
+    pub fn message(&self) -> &'static str {
+        match self {
+            Self::Invalid => INVALID_CREDENTIALS,
+            Self::RateLimited => RATE_LIMITED,
+            Self::Cancelled => CANCELLED,
+        }
+    }
 }
 
 fn user_key(identifier: &str) -> String {
@@ -51,25 +65,46 @@ fn ip_key(ip: &str) -> String {
     format!("password:ip:{ip}")
 }
 
-/// Checks `password` for `user` (or for nobody, when the identifier matched no active user),
-/// counting failures. Only a correct password for an existing, active user succeeds.
+fn flow_key(flow: &str) -> String {
+    format!("password:flow:{flow}")
+}
+
+/// Checks `password` for `user` (or for nobody, when the identifier matched no active user).
+/// Every attempt is counted *before* argon2 runs, each counter in one statement that returns the
+/// new count, so parallel guesses cannot all pass a count read before any of them was recorded:
+/// per username and client IP (across replicas), and per flow (this browser's flow cookie, so the
+/// cap holds on a one-page login whose flow is not stored). An attempt over a limit is refused
+/// without hashing. Only a correct password for an existing, active user succeeds.
 pub fn check_password(
     ctx: &mut StageCtx<'_, '_>,
     user: Option<&UserRow>,
     identifier: &str,
     password: &str,
+    flow_cap: u32,
 ) -> Result<Result<(), PasswordFailure>, FlowError> {
     let now = ctx.env.now;
     let window = Duration::minutes(WINDOW_MINUTES);
     let ip = ctx.env.client.ip.clone().unwrap_or_default();
-    if rate_limits::current(ctx.conn, &user_key(identifier), window, now)? >= MAX_FAILURES_PER_USER
-        || rate_limits::current(ctx.conn, &ip_key(&ip), window, now)? >= MAX_FAILURES_PER_IP
-    {
+    let flow_window = Duration::minutes(crate::flows::executor::FLOW_TTL_MINUTES);
+    let in_flow = rate_limits::hit(ctx.conn, &flow_key(ctx.flow_key), flow_window, now)?;
+    let cap = i32::try_from(flow_cap).unwrap_or(i32::MAX);
+    // The attempt that reaches the cap is still checked; later ones (parallel) are not.
+    let cap_reached = in_flow >= cap;
+    if in_flow > cap {
+        return Ok(Err(PasswordFailure::Cancelled));
+    }
+    let by_user = rate_limits::hit(ctx.conn, &user_key(identifier), window, now)?;
+    let by_ip = rate_limits::hit(ctx.conn, &ip_key(&ip), window, now)?;
+    if by_user > MAX_FAILURES_PER_USER || by_ip > MAX_FAILURES_PER_IP {
         ctx.event(
             "login_failed",
             json!({"username": identifier, "reason": "rate_limited"}),
         )?;
-        return Ok(Err(PasswordFailure::RateLimited));
+        return Ok(Err(if cap_reached {
+            PasswordFailure::Cancelled
+        } else {
+            PasswordFailure::RateLimited
+        }));
     }
     let stored = user.filter(|u| u.is_active).and_then(|u| u.password_hash.clone());
     // Always run one argon2 verification, against a dummy hash when there is nothing to check,
@@ -79,16 +114,20 @@ pub fn check_password(
         .unwrap_or_else(|| crate::crypto::dummy_password_hash());
     let verified = crate::crypto::verify_password(password, hash) && stored.is_some();
     if verified {
+        // A success resets the user's count and gives its attempt back to the address.
         rate_limits::clear(ctx.conn, &user_key(identifier))?;
+        rate_limits::release(ctx.conn, &ip_key(&ip))?;
         return Ok(Ok(()));
     }
-    rate_limits::hit(ctx.conn, &user_key(identifier), window, now)?;
-    rate_limits::hit(ctx.conn, &ip_key(&ip), window, now)?;
     ctx.event(
         "login_failed",
         json!({"username": identifier, "reason": "invalid_credentials"}),
     )?;
-    Ok(Err(PasswordFailure::Invalid))
+    Ok(Err(if cap_reached {
+        PasswordFailure::Cancelled
+    } else {
+        PasswordFailure::Invalid
+    }))
 }
 
 /// The pending user (or the identifier typed when none matched) of a flow.
@@ -160,21 +199,18 @@ impl StageKind for Password {
                     .errors(errors),
             ));
         }
-        match check_password(ctx, user.as_ref(), &name, password)? {
+        match check_password(
+            ctx,
+            user.as_ref(),
+            &name,
+            password,
+            settings.failed_attempts_before_cancel,
+        )? {
             Ok(()) => Ok(StageOutcome::Next),
+            Err(PasswordFailure::Cancelled) => Ok(StageOutcome::Deny(CANCELLED.into())),
             Err(failure) => {
-                ctx.context.password_failures += 1;
-                if ctx.context.password_failures >= settings.failed_attempts_before_cancel {
-                    return Ok(StageOutcome::Deny(
-                        "Too many failed attempts; sign-in was cancelled. Start again.".into(),
-                    ));
-                }
-                let message = match failure {
-                    PasswordFailure::Invalid => INVALID_CREDENTIALS,
-                    PasswordFailure::RateLimited => RATE_LIMITED,
-                };
                 let mut errors = FieldErrors::new();
-                super::error(&mut errors, "password", message);
+                super::error(&mut errors, "password", failure.message());
                 Ok(StageOutcome::Show(
                     ctx.challenge("password")
                         .field("pending_user", name)

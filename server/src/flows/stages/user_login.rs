@@ -83,6 +83,17 @@ impl StageKind for UserLogin {
             ctx.env.client,
             ctx.env.now,
         )?;
+        // The answer to a forced re-authentication (its marker rides in `next`, also through a
+        // source's login): the marker's nonce goes on this new session, and only on it, where the
+        // authorization endpoint will take it once.
+        if let Some(marker) = ctx
+            .context
+            .next
+            .as_deref()
+            .and_then(|next| crate::flows::reauth::in_next(ctx.env.keys, next, ctx.env.now))
+        {
+            crate::sessions::mark_reauthenticated(ctx.conn, &token, &marker.nonce)?;
+        }
         db::users::update(
             ctx.conn,
             user.id(),

@@ -53,9 +53,16 @@ pub async fn execute(
         .clone()
         .run(move |conn| {
             let now = time::now();
+            // A forced login (a re-authentication marker in `next`) plans as if nobody were
+            // signed in; the current session stays valid until `user_login` replaces it.
+            let forced = query
+                .next
+                .as_deref()
+                .and_then(|next| crate::flows::reauth::in_next(&state.keys, next, now))
+                .is_some();
             let session_user = match &session_cookie {
-                Some(cookie) => crate::sessions::resolve(conn, cookie, now)?,
-                None => None,
+                Some(cookie) if !forced => crate::sessions::resolve(conn, cookie, now)?,
+                _ => None,
             };
             let env = FlowEnv {
                 keys: &state.keys,
