@@ -41,9 +41,9 @@ pub fn source_json(sim: &EntraSim, tenant: &str) -> Value {
 
 impl EntraEnv {
     /// Starts everything; `adjust` may change the source definition before it is created.
-    /// `None` when the backend is not available.
+    /// Always `Some`: a PostgreSQL problem panics (see `pg::fresh_database`).
     pub async fn start(backend: Backend, adjust: impl FnOnce(&mut Value)) -> Option<Self> {
-        let (url, guard) = DatabaseGuard::fresh(backend)?;
+        let (url, guard) = DatabaseGuard::fresh(backend);
         let mut settings = test_settings(&url, guard.data_dir());
         settings.workers = 2;
         let server = TestServer::start(settings).await.expect("server starts");

@@ -231,12 +231,10 @@ async fn serve_creates_the_embedded_database_and_answers() {
 }
 
 /// The same binary and the same API calls on SQLite and on PostgreSQL give the same results.
+gatehouse_testkit::needs_postgres! {
 #[tokio::test]
 async fn same_api_results_on_both_backends() {
-    let Some(pg) = gatehouse_testkit::pg::fresh_database() else {
-        gatehouse_testkit::skipped("postgres", "same_api_results_on_both_backends");
-        return;
-    };
+    let pg = gatehouse_testkit::pg::fresh_database();
     let mut results = Vec::new();
     for database_url in [None, Some(pg.url.clone())] {
         let dir = tempfile::tempdir().unwrap();
@@ -301,6 +299,7 @@ async fn same_api_results_on_both_backends() {
         }
     }
     assert_eq!(results[0], results[1]);
+}
 }
 
 /// Removes values that legitimately differ between runs (UUIDs, timestamps).
@@ -371,29 +370,27 @@ async fn token_create_prints_a_key_that_works() {
     assert_eq!(token["expiring"], true);
 }
 
-#[test]
-fn migrate_is_idempotent_on_both_backends() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = run(dir.path(), &[], &["migrate"]);
+/// `migrate` applies every migration once; a second run applies nothing.
+fn migrate_twice(dir: &Path, env: &[(&str, &str)]) {
+    let out = run(dir, env, &["migrate"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).contains("applied migration"));
-    assert!(dir.path().join("data/gatehouse.db").exists());
-    let out = run(dir.path(), &[], &["migrate"]);
+    let out = run(dir, env, &["migrate"]);
     assert!(out.status.success());
     assert!(!stderr(&out).contains("applied migration"));
+}
 
-    let Some(pg) = gatehouse_testkit::pg::fresh_database() else {
-        gatehouse_testkit::skipped("postgres", "migrate_is_idempotent_on_both_backends");
-        return;
-    };
-    let env = [("GATEHOUSE_DATABASE_URL", pg.url.as_str())];
-    let out = run(dir.path(), &env, &["migrate"]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stderr(&out).contains("applied migration"));
-    let out = run(dir.path(), &env, &["migrate"]);
-    assert!(out.status.success());
-    assert!(!stderr(&out).contains("applied migration"));
-    // An unreachable database is a clear failure, not a hang.
+#[test]
+fn migrate_is_idempotent_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    migrate_twice(dir.path(), &[]);
+    assert!(dir.path().join("data/gatehouse.db").exists());
+}
+
+/// An unreachable database is a clear failure, not a hang.
+#[test]
+fn migrate_against_an_unreachable_database_fails_clearly() {
+    let dir = tempfile::tempdir().unwrap();
     let out = run(
         dir.path(),
         &[
@@ -404,6 +401,16 @@ fn migrate_is_idempotent_on_both_backends() {
     );
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("database"), "{}", stderr(&out));
+}
+
+gatehouse_testkit::needs_postgres! {
+    #[test]
+    fn migrate_is_idempotent_on_postgres() {
+        let dir = tempfile::tempdir().unwrap();
+        let pg = gatehouse_testkit::pg::fresh_database();
+        migrate_twice(dir.path(), &[("GATEHOUSE_DATABASE_URL", pg.url.as_str())]);
+        assert!(!dir.path().join("data/gatehouse.db").exists(), "PostgreSQL mode writes no SQLite file");
+    }
 }
 
 #[test]

@@ -6,10 +6,7 @@ use gatehouse_testkit::Backend;
 use gatehouse_testkit::load::{Env, Stop, Target, entra_login, login_page, m2m};
 
 async fn env() -> Env {
-    let target = Target::in_process(Backend::Sqlite)
-        .await
-        .unwrap()
-        .expect("SQLite is always available");
+    let target = Target::in_process(Backend::Sqlite).await.unwrap();
     Env::new(target).await.unwrap()
 }
 
