@@ -191,7 +191,10 @@ async fn expire_all_codes(env: &EntraEnv) {
             use diesel::prelude::*;
             use gatehouse::db::schema::authorization_codes;
             diesel::update(authorization_codes::table)
-                .set(authorization_codes::expires.eq(gatehouse::db::time::now() - chrono::Duration::seconds(1)))
+                .set(
+                    authorization_codes::expires
+                        .eq(gatehouse::db::time::now() - chrono::Duration::seconds(1)),
+                )
                 .execute(conn)?;
             Ok(())
         })
@@ -201,7 +204,11 @@ async fn expire_all_codes(env: &EntraEnv) {
 
 /// The refusal is `invalid_grant` for the reason named, not for another one (an expired code, say).
 fn assert_invalid_grant(status: u16, body: &serde_json::Value, reason: &str) {
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{body}"
+    );
     let description = body["error_description"].as_str().unwrap_or_default();
     assert!(description.contains(reason), "expected {reason:?}: {body}");
 }
