@@ -89,6 +89,7 @@ async fn postgres_outage_is_503_and_recovers() {
             break;
         }
         assert!(std::time::Instant::now() < deadline, "did not recover");
+        // Polls a condition (readiness), not a wait for time to pass.
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     for _ in 0..5 {

@@ -226,6 +226,7 @@ async fn runaway_scripts(backend: Backend) {
             !slow.is_finished(),
             "the runaway request ended before its script ran"
         );
+        // Polls a condition (the script has started), not a wait for time to pass.
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     // ...and while it runs, other requests are answered.
