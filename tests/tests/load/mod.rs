@@ -53,7 +53,9 @@ async fn entra_login_scenarios_log_users_in() {
         .unwrap();
     assert_eq!(users["pagination"]["count"], 6, "{users}");
     for user in users["results"].as_array().unwrap() {
-        let groups = user["groups"].as_array().unwrap_or_else(|| panic!("no groups in {user}"));
+        let groups = user["groups"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no groups in {user}"));
         assert_eq!(groups.len(), 3, "{user}");
     }
     env.stop().await;
