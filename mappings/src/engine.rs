@@ -13,6 +13,7 @@ use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// Compiled scripts kept.
@@ -46,6 +47,24 @@ pub struct MappingEngine {
     /// edited script is a miss (no invalidation needed) and a hash collision cannot run the
     /// wrong script.
     scripts: BoundedCache<u64, (Arc<str>, Arc<AST>)>,
+    /// Scripts running right now, on any thread (see [`MappingEngine::running_scripts`]).
+    running: AtomicUsize,
+}
+
+/// Counts one running script for as long as it lives, even when the script unwinds.
+struct Running<'a>(&'a AtomicUsize);
+
+impl<'a> Running<'a> {
+    fn enter(count: &'a AtomicUsize) -> Self {
+        count.fetch_add(1, Ordering::SeqCst);
+        Running(count)
+    }
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl std::fmt::Debug for MappingEngine {
@@ -64,6 +83,7 @@ impl Default for MappingEngine {
             engine,
             limits,
             scripts: BoundedCache::new(AST_CACHE_CAPACITY),
+            running: AtomicUsize::new(0),
         }
     }
 }
@@ -83,6 +103,7 @@ impl MappingEngine {
             engine,
             limits,
             scripts: BoundedCache::new(AST_CACHE_CAPACITY),
+            running: AtomicUsize::new(0),
         })
     }
 
@@ -94,6 +115,12 @@ impl MappingEngine {
     /// Number of compiled scripts currently cached.
     pub fn cached_scripts(&self) -> usize {
         self.scripts.len()
+    }
+
+    /// Number of scripts running at this moment. A test watches it to know that a runaway script
+    /// is still running (not finished, not yet started) while the server answers other requests.
+    pub fn running_scripts(&self) -> usize {
+        self.running.load(Ordering::SeqCst)
     }
 
     /// Save-time validation: compiles `expression` (and caches it). Syntax errors, unknown
@@ -141,6 +168,7 @@ impl MappingEngine {
         scope: &mut Scope<'static>,
         logs: &mut Vec<LogEntry>,
     ) -> Result<ScriptResult, MappingError> {
+        let _running = Running::enter(&self.running);
         let deadline = Instant::now() + Duration::from_millis(self.limits.timeout_ms);
         let (outcome, record) = state::with_run(deadline, || {
             catch_unwind(AssertUnwindSafe(|| {

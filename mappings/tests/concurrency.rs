@@ -3,7 +3,6 @@
 use crate::common::*;
 use gatehouse_mappings::{ErrorKind, Limits, MappingEngine};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 #[test]
 fn engine_is_send_and_sync() {
@@ -13,9 +12,12 @@ fn engine_is_send_and_sync() {
     assert_send::<gatehouse_mappings::PreparedUserContext>();
 }
 
+/// Each evaluation has its own deadline, counted from its own start: a runaway on one thread
+/// stops with `Timeout`, and scripts started on other threads after its deadline passed (another
+/// runaway and ordinary scripts) are not cut short by it. No clock is read here: the facts are the
+/// error kinds and the ordinary scripts' results.
 #[test]
 fn deadlines_are_per_evaluation_across_threads() {
-    let budget = Duration::from_millis(300);
     let engine = Arc::new(
         MappingEngine::new(Limits {
             timeout_ms: 300,
@@ -24,17 +26,13 @@ fn deadlines_are_per_evaluation_across_threads() {
         })
         .unwrap(),
     );
-    let runaway = |delay: Duration| {
+    let runaway = || {
         let engine = engine.clone();
-        std::thread::spawn(move || {
-            std::thread::sleep(delay);
-            let started = Instant::now();
-            let error = err_of(eval_script(&engine, "loop {}"));
-            (error.kind, started.elapsed())
-        })
+        std::thread::spawn(move || err_of(eval_script(&engine, "loop {}")).kind)
     };
-    let early = runaway(Duration::ZERO);
-    let late = runaway(Duration::from_millis(150));
+    // The first runaway's deadline has passed once it returns.
+    assert_eq!(runaway().join().unwrap(), ErrorKind::Timeout);
+    let late = runaway();
     let workers: Vec<_> = (0..3)
         .map(|i| {
             let engine = engine.clone();
@@ -49,14 +47,5 @@ fn deadlines_are_per_evaluation_across_threads() {
     for worker in workers {
         worker.join().unwrap();
     }
-    for handle in [early, late] {
-        let (kind, elapsed) = handle.join().unwrap();
-        assert_eq!(kind, ErrorKind::Timeout);
-        // Each runaway got its own full budget, counted from its own start.
-        assert!(
-            elapsed >= budget,
-            "stopped after {elapsed:?}, before its own deadline"
-        );
-        assert!(elapsed < Duration::from_secs(10));
-    }
+    assert_eq!(late.join().unwrap(), ErrorKind::Timeout);
 }

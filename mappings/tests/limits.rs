@@ -2,17 +2,12 @@
 
 use crate::common::*;
 use gatehouse_mappings::{ErrorKind, Limit, Limits, MappingEngine, MappingError};
-use std::time::{Duration, Instant};
 
-/// Generous bound proving "no hang" without asserting tight timings on a busy machine.
-const NO_HANG: Duration = Duration::from_secs(10);
-
+/// The error that stopped `script`. What stopped it is the error's kind; a limit that failed to
+/// stop a script would hang the test until nextest's `terminate-after` (.config/nextest.toml).
 fn run_limited(limits: Limits, script: &str) -> MappingError {
     let engine = MappingEngine::new(limits).unwrap();
-    let started = Instant::now();
-    let error = err_of(eval_script(&engine, script));
-    assert!(started.elapsed() < NO_HANG, "took {:?}", started.elapsed());
-    error
+    err_of(eval_script(&engine, script))
 }
 
 #[test]
@@ -22,12 +17,10 @@ fn infinite_loop_hits_the_wall_clock_budget() {
         timeout_ms: 100,
         ..Limits::default()
     };
-    let started = Instant::now();
     let error = run_limited(limits, "let x = 0;\nloop { x += 1; }");
     assert_eq!(error.kind, ErrorKind::Timeout, "{error}");
     assert!(error.message.contains("100 ms"), "{error}");
     assert_eq!(error.line, Some(2), "points into the loop: {error}");
-    assert!(started.elapsed() >= Duration::from_millis(100));
 }
 
 #[test]

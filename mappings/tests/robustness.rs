@@ -142,6 +142,19 @@ fn random_bytes_never_panic() {
     }
 }
 
+/// How a dry run ended: its outcome (`mapped`, `skipped`, `denied`) or its error kind.
+fn ending(output: &gatehouse_mappings::DryRunOutput) -> String {
+    let value = serde_json::to_value(output).unwrap();
+    let ending = if output.successful {
+        &value["outcome"]
+    } else {
+        &value["error"]["kind"]
+    };
+    ending.as_str().unwrap_or("?").to_owned()
+}
+
+/// Hostile or odd scripts end as expected, on a user and on a group mapping: each with its own
+/// error kind, or harmlessly (nothing mapped), never with a panic or an engine failure.
 #[test]
 fn hostile_scripts_return_errors() {
     let engine = MappingEngine::new(Limits {
@@ -149,43 +162,85 @@ fn hostile_scripts_return_errors() {
         ..Limits::default()
     })
     .unwrap();
-    for script in [
-        "let a = [1, 2]; let f = || a; a.filter(|x| a.len() > 0)",
-        "let m = #{}; let f = || m; m.x = m; m",
-        "let x = 9223372036854775807; x + 1",
-        "let x = -9223372036854775807 - 1; x / -1",
-        "[1, 2].get_path(\"99999999999999999999\")",
-        "\"abc\".sub_string(-5, 100)",
-        "\"x\".pad(-1, \"y\")",
-        "let s = \"é\"; s[10]",
-        "fn f(x) { f } f(1)",
-        "let f = |x| x; f.curry(1).curry(2).call()",
-        "[].list_flatten().list_flatten()",
-        "#{ groups: groups }",
-        "#{ attributes: #{ r: 1..5 } }",
-        "#{ attributes: #{ t: timestamp() } }",
-        "#{ attributes: #{ b: blob(3) } }",
-        "#{ attributes: #{ n: 0.0 / 0.0 } }",
-        "switch 1 { 1 => deny(\"d\"), _ => () }",
-        "\u{0}\u{feff}#{}",
+    // (script, ending as a user mapping and as a group mapping on an empty context, ending at a
+    // login with Adele's context: `ok` or the error kind; her Graph group objects are not ids)
+    for (script, user, group, login) in [
+        (
+            "let a = [1, 2]; let f = || a; a.filter(|x| a.len() > 0)",
+            "runtime",
+            "runtime",
+            "runtime",
+        ),
+        ("let m = #{}; let f = || m; m.x = m; m", "type", "type", "type"),
+        (
+            "let x = 9223372036854775807; x + 1",
+            "runtime",
+            "runtime",
+            "runtime",
+        ),
+        (
+            "let x = -9223372036854775807 - 1; x / -1",
+            "runtime",
+            "runtime",
+            "runtime",
+        ),
+        (
+            "[1, 2].get_path(\"99999999999999999999\")",
+            "mapped",
+            "skipped",
+            "ok",
+        ),
+        ("\"abc\".sub_string(-5, 100)", "type", "type", "type"),
+        ("\"x\".pad(-1, \"y\")", "mapped", "skipped", "ok"),
+        ("let s = \"é\"; s[10]", "runtime", "runtime", "runtime"),
+        ("fn f(x) { f } f(1)", "syntax", "syntax", "syntax"),
+        (
+            "let f = |x| x; f.curry(1).curry(2).call()",
+            "runtime",
+            "runtime",
+            "runtime",
+        ),
+        ("[].list_flatten().list_flatten()", "mapped", "skipped", "ok"),
+        ("#{ groups: groups }", "mapped", "runtime", "type"),
+        ("#{ attributes: #{ r: 1..5 } }", "type", "type", "type"),
+        ("#{ attributes: #{ t: timestamp() } }", "type", "type", "type"),
+        ("#{ attributes: #{ b: blob(3) } }", "type", "type", "type"),
+        ("#{ attributes: #{ n: 0.0 / 0.0 } }", "type", "type", "type"),
+        ("switch 1 { 1 => deny(\"d\"), _ => () }", "denied", "denied", "ok"),
+        ("\u{0}\u{feff}#{}", "syntax", "syntax", "syntax"),
     ] {
-        let _ = eval_script(&engine, script);
-        let _ = engine.dry_run(
-            "hostile",
-            script,
-            &DryRunRequest {
-                context: json!({}),
-                kind: MappingKind::User,
-            },
+        let run = |kind| {
+            engine.dry_run(
+                "hostile",
+                script,
+                &DryRunRequest {
+                    context: json!({}),
+                    kind,
+                },
+            )
+        };
+        let as_user = run(MappingKind::User);
+        let as_group = run(MappingKind::Group);
+        assert_eq!(
+            (ending(&as_user), ending(&as_group)),
+            (user.to_owned(), group.to_owned()),
+            "{script}: {as_user:?} / {as_group:?}"
         );
-        let _ = engine.dry_run(
-            "hostile",
-            script,
-            &DryRunRequest {
-                context: json!({}),
-                kind: MappingKind::Group,
-            },
-        );
+        for output in [&as_user, &as_group] {
+            if let Some(error) = &output.error {
+                assert!(!error.message.contains("internal error"), "{script}: {error:?}");
+            }
+        }
+        // The login path, with a real context.
+        let at_login = match eval_script(&engine, script).result {
+            Ok(_) => "ok".to_owned(),
+            Err(error) => serde_json::to_value(error.kind)
+                .unwrap()
+                .as_str()
+                .unwrap_or("?")
+                .to_owned(),
+        };
+        assert_eq!(at_login, login, "{script}");
     }
 }
 

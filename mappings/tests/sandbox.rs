@@ -55,13 +55,12 @@ fn no_file_network_or_process_functions_exist() {
 fn sleep_is_refused() {
     let engine = MappingEngine::default();
     for call in ["sleep(3600)", "sleep(0.5)"] {
-        let started = std::time::Instant::now();
+        // Had `sleep(3600)` run, the test would hang until nextest's terminate-after stops it.
         let error = err_of(eval_script(&engine, call));
         assert!(
             error.message.contains("sleep() is not available"),
             "{call}: {error}"
         );
-        assert!(started.elapsed() < std::time::Duration::from_secs(5));
     }
 }
 

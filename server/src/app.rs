@@ -192,12 +192,19 @@ fn security_headers() -> actix_web::middleware::DefaultHeaders {
 
 /// Runs the HTTP server until it is told to stop (SIGINT/SIGTERM).
 pub async fn serve(state: web::Data<AppState>) -> std::io::Result<()> {
-    let listen = state.settings.listen;
     let workers = state.settings.workers;
     let server_state = state.clone();
     let server = HttpServer::new(move || build(server_state.clone()))
         .workers(workers)
-        .bind(listen)?;
+        .bind(state.settings.listen)?;
+    // The address actually bound: with port 0 the system chose it, and whoever started the
+    // server (a test, a supervisor) learns it from this line.
+    let listen = server
+        .addrs()
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
     actix_web::rt::spawn(crate::maintenance::run(state.clone()));
     tracing::info!(
         %listen,

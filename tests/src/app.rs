@@ -29,18 +29,19 @@ pub enum DatabaseGuard {
 }
 
 impl DatabaseGuard {
-    /// A fresh, empty database for `backend`, or `None` when PostgreSQL is not available.
-    pub fn fresh(backend: Backend) -> Option<(DatabaseUrl, Self)> {
+    /// A fresh, empty database for `backend`; panics when PostgreSQL cannot give one (see
+    /// [`pg::fresh_database`]).
+    pub fn fresh(backend: Backend) -> (DatabaseUrl, Self) {
         match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temp dir");
                 let path = dir.path().join("gatehouse.db");
-                Some((DatabaseUrl::Sqlite(path.display().to_string()), Self::Sqlite(dir)))
+                (DatabaseUrl::Sqlite(path.display().to_string()), Self::Sqlite(dir))
             }
             Backend::Postgres => {
-                let db = pg::fresh_database()?;
+                let db = pg::fresh_database();
                 let dir = tempfile::tempdir().expect("temp dir");
-                Some((DatabaseUrl::Postgres(db.url.clone()), Self::Postgres(db, dir)))
+                (DatabaseUrl::Postgres(db.url.clone()), Self::Postgres(db, dir))
             }
         }
     }
@@ -75,14 +76,15 @@ impl TestApp {
     /// The bootstrap API token of the `admin` superuser in every test app.
     pub const ADMIN_TOKEN: &'static str = "test-admin-token-0123456789";
 
-    /// A fresh app on `backend`; `None` if that backend is not available (PostgreSQL only).
+    /// A fresh app on `backend`. Always `Some` (a PostgreSQL problem panics, see
+    /// [`pg::fresh_database`]); the `Option` stays so that existing callers read the same.
     pub async fn start(backend: Backend) -> Option<Self> {
         Self::start_with(backend, |_| {}).await
     }
 
     /// Like [`TestApp::start`], with a chance to adjust the settings first.
     pub async fn start_with(backend: Backend, adjust: impl FnOnce(&mut Settings)) -> Option<Self> {
-        let (url, guard) = DatabaseGuard::fresh(backend)?;
+        let (url, guard) = DatabaseGuard::fresh(backend);
         let mut settings = test_settings(&url, guard.data_dir());
         adjust(&mut settings);
         Some(Self::on(backend, settings, Rc::new(guard)).await)

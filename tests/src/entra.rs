@@ -41,9 +41,9 @@ pub fn source_json(sim: &EntraSim, tenant: &str) -> Value {
 
 impl EntraEnv {
     /// Starts everything; `adjust` may change the source definition before it is created.
-    /// `None` when the backend is not available.
+    /// Always `Some`: a PostgreSQL problem panics (see `pg::fresh_database`).
     pub async fn start(backend: Backend, adjust: impl FnOnce(&mut Value)) -> Option<Self> {
-        let (url, guard) = DatabaseGuard::fresh(backend)?;
+        let (url, guard) = DatabaseGuard::fresh(backend);
         let mut settings = test_settings(&url, guard.data_dir());
         settings.workers = 2;
         let server = TestServer::start(settings).await.expect("server starts");
@@ -99,15 +99,24 @@ impl EntraEnv {
     }
 
     /// Events with `action`, newest first.
+    /// Every event with this action. Panics on an API error or a result that does not fit one
+    /// page, so that an empty list always means "no such event".
     pub async fn events(&self, action: &str) -> Vec<Value> {
-        let (_, body) = self
+        let (status, body) = self
             .api(
                 "GET",
                 &format!("/api/v3/events/events/?action={action}&page_size=100"),
                 None,
             )
             .await;
-        body["results"].as_array().cloned().unwrap_or_default()
+        assert_eq!(status, 200, "listing {action} events: {body}");
+        let results = body["results"].as_array().cloned().expect("a results list");
+        assert_eq!(
+            body["pagination"]["count"].as_u64(),
+            Some(results.len() as u64),
+            "all {action} events on one page: {body}"
+        );
+        results
     }
 }
 

@@ -98,15 +98,32 @@ impl Drop for TestDatabase {
     }
 }
 
-/// A new empty database, or `None` (the reason on stderr) when no PostgreSQL can be had; the
-/// caller then reports its PostgreSQL case as skipped.
-pub fn fresh_database() -> Option<TestDatabase> {
+/// A new empty database for a PostgreSQL test case.
+///
+/// Panics when none can be had, whatever the reason: a case that runs must run on PostgreSQL.
+/// Machines without PostgreSQL don't get here, because the testkit's build script had the case
+/// built as ignored (see `needs_postgres!`), and nextest reports it skipped.
+pub fn fresh_database() -> TestDatabase {
     match try_fresh_database() {
-        Ok(db) => db,
-        Err(e) => {
-            eprintln!("gatehouse-testkit: PostgreSQL test database unavailable: {e}");
-            None
-        }
+        Ok(Some(db)) => db,
+        Ok(None) => panic!(
+            "a PostgreSQL test case ran but no PostgreSQL can be had: set {DATABASE_URL_ENV} or \
+             install initdb/pg_ctl (the testkit was built when one of them was there; \
+             `touch tests/build.rs` rebuilds it as it is now){}",
+            require_note()
+        ),
+        Err(e) => panic!("PostgreSQL is configured but a test database could not be made: {e:?}"),
+    }
+}
+
+/// Set by `.ci/run`: a PostgreSQL case is never skipped, so a missing server fails the run.
+pub const REQUIRE_ENV: &str = "GATEHOUSE_REQUIRE_POSTGRES";
+
+fn require_note() -> String {
+    if std::env::var(REQUIRE_ENV).as_deref() == Ok("1") {
+        format!(" ({REQUIRE_ENV}=1: PostgreSQL cases are never skipped)")
+    } else {
+        String::new()
     }
 }
 
@@ -116,6 +133,11 @@ pub fn try_fresh_database() -> Result<Option<TestDatabase>, PgError> {
     let configured = std::env::var(DATABASE_URL_ENV)
         .ok()
         .filter(|url| !url.trim().is_empty());
+    fresh_database_on(configured)
+}
+
+/// A database on the `configured` admin URL, or else on the shared cluster.
+fn fresh_database_on(configured: Option<String>) -> Result<Option<TestDatabase>, PgError> {
     let (admin_url, on_shared_cluster) = match configured {
         Some(url) => (url.trim().to_string(), false),
         None => match shared::admin_url() {

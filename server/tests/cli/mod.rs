@@ -1,6 +1,6 @@
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
@@ -40,43 +40,48 @@ impl Drop for Served {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Starts `gatehouse serve` and waits (bounded) until `/-/health/ready/` answers 200.
+/// Starts `gatehouse serve` on port 0 and returns once it has logged the address the system gave
+/// it ("Gatehouse is ready", logged after the socket is bound and listening, so requests made
+/// from then on are queued until the workers take them). A `serve` that exits early closes its
+/// stderr, which ends the wait with a failure: nothing here waits on a clock.
 async fn serve(dir: &Path, env: &[(&str, &str)]) -> Served {
-    let port = free_port();
-    let listen = format!("127.0.0.1:{port}");
     let mut env: Vec<(&str, &str)> = env.to_vec();
-    env.push(("GATEHOUSE_LISTEN", &listen));
-    let child = command(dir, &env, &["serve"])
+    env.extend([
+        ("GATEHOUSE_LISTEN", "127.0.0.1:0"),
+        ("GATEHOUSE_LOG_FORMAT", "json"),
+    ]);
+    let mut child = command(dir, &env, &["serve"])
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("spawn serve");
-    let served = Served {
-        child,
-        base: format!("http://{listen}"),
-    };
-    let client = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Ok(res) = client
-            .get(format!("{}/-/health/ready/", served.base))
-            .send()
-            .await
-            && res.status() == 200
-        {
-            return served;
+    let stderr = child.stderr.take().expect("piped stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    // Reads the log to its end, so that the server never blocks on a full pipe.
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let Ok(entry) = serde_json::from_str::<Value>(&line) else {
+                continue;
+            };
+            if entry["fields"]["message"] == "Gatehouse is ready"
+                && let Some(listen) = entry["fields"]["listen"].as_str()
+            {
+                let _ = tx.send(listen.to_owned());
+            }
         }
-        assert!(Instant::now() < deadline, "gatehouse serve did not become ready");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    });
+    // Killed on drop, also when the wait below fails.
+    let mut served = Served {
+        child,
+        base: String::new(),
+    };
+    let listen = rx.recv().expect("gatehouse serve exited before it was ready");
+    served.base = format!("http://{listen}");
+    let res = reqwest::get(format!("{}/-/health/ready/", served.base))
+        .await
+        .expect("health request");
+    assert_eq!(res.status(), 200);
+    served
 }
 
 #[test]
@@ -230,13 +235,11 @@ async fn serve_creates_the_embedded_database_and_answers() {
     assert_eq!(std::fs::read_to_string(&key).unwrap(), before);
 }
 
+gatehouse_testkit::needs_postgres! {
 /// The same binary and the same API calls on SQLite and on PostgreSQL give the same results.
 #[tokio::test]
 async fn same_api_results_on_both_backends() {
-    let Some(pg) = gatehouse_testkit::pg::fresh_database() else {
-        gatehouse_testkit::skipped("postgres", "same_api_results_on_both_backends");
-        return;
-    };
+    let pg = gatehouse_testkit::pg::fresh_database();
     let mut results = Vec::new();
     for database_url in [None, Some(pg.url.clone())] {
         let dir = tempfile::tempdir().unwrap();
@@ -301,6 +304,7 @@ async fn same_api_results_on_both_backends() {
         }
     }
     assert_eq!(results[0], results[1]);
+}
 }
 
 /// Removes values that legitimately differ between runs (UUIDs, timestamps).
@@ -371,29 +375,27 @@ async fn token_create_prints_a_key_that_works() {
     assert_eq!(token["expiring"], true);
 }
 
-#[test]
-fn migrate_is_idempotent_on_both_backends() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = run(dir.path(), &[], &["migrate"]);
+/// `migrate` applies every migration once; a second run applies nothing.
+fn migrate_twice(dir: &Path, env: &[(&str, &str)]) {
+    let out = run(dir, env, &["migrate"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).contains("applied migration"));
-    assert!(dir.path().join("data/gatehouse.db").exists());
-    let out = run(dir.path(), &[], &["migrate"]);
+    let out = run(dir, env, &["migrate"]);
     assert!(out.status.success());
     assert!(!stderr(&out).contains("applied migration"));
+}
 
-    let Some(pg) = gatehouse_testkit::pg::fresh_database() else {
-        gatehouse_testkit::skipped("postgres", "migrate_is_idempotent_on_both_backends");
-        return;
-    };
-    let env = [("GATEHOUSE_DATABASE_URL", pg.url.as_str())];
-    let out = run(dir.path(), &env, &["migrate"]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stderr(&out).contains("applied migration"));
-    let out = run(dir.path(), &env, &["migrate"]);
-    assert!(out.status.success());
-    assert!(!stderr(&out).contains("applied migration"));
-    // An unreachable database is a clear failure, not a hang.
+#[test]
+fn migrate_is_idempotent_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    migrate_twice(dir.path(), &[]);
+    assert!(dir.path().join("data/gatehouse.db").exists());
+}
+
+/// An unreachable database is a clear failure, not a hang.
+#[test]
+fn migrate_against_an_unreachable_database_fails_clearly() {
+    let dir = tempfile::tempdir().unwrap();
     let out = run(
         dir.path(),
         &[
@@ -404,6 +406,16 @@ fn migrate_is_idempotent_on_both_backends() {
     );
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("database"), "{}", stderr(&out));
+}
+
+gatehouse_testkit::needs_postgres! {
+    #[test]
+    fn migrate_is_idempotent_on_postgres() {
+        let dir = tempfile::tempdir().unwrap();
+        let pg = gatehouse_testkit::pg::fresh_database();
+        migrate_twice(dir.path(), &[("GATEHOUSE_DATABASE_URL", pg.url.as_str())]);
+        assert!(!dir.path().join("data/gatehouse.db").exists(), "PostgreSQL mode writes no SQLite file");
+    }
 }
 
 #[test]

@@ -230,18 +230,16 @@ impl Target {
     }
 
     /// The application in this process on a fresh database (smoke tests); needs an actix
-    /// runtime. `None` when `backend` is not available.
-    pub async fn in_process(backend: Backend) -> anyhow::Result<Option<Self>> {
-        let Some((url, guard)) = DatabaseGuard::fresh(backend) else {
-            return Ok(None);
-        };
+    /// runtime.
+    pub async fn in_process(backend: Backend) -> anyhow::Result<Self> {
+        let (url, guard) = DatabaseGuard::fresh(backend);
         let mut settings = test_settings(&url, guard.data_dir());
         settings.workers = 2;
         settings.login_starts_per_minute = 0;
         let server = TestServer::start(settings).await?;
         let base_url = server.base_url.clone();
         wait_ready(&base_url, None).await?;
-        Ok(Some(Self {
+        Ok(Self {
             base_url,
             backend,
             pg_database: None,
@@ -249,7 +247,7 @@ impl Target {
                 server,
                 _guard: guard,
             },
-        }))
+        })
     }
 
     pub fn backend_name(&self) -> &'static str {

@@ -28,21 +28,16 @@ pub struct PrivateCluster {
 }
 
 impl PrivateCluster {
-    /// `initdb` + start in a new temp dir; `None` (with the reason on stderr) when no PostgreSQL
-    /// can be had or starting it failed.
-    pub fn start() -> Option<Self> {
+    /// `initdb` + start in a new temp dir. Panics when that fails or no PostgreSQL can be had: a
+    /// test that runs must run on PostgreSQL (see `needs_postgres!` for how it is skipped).
+    pub fn start() -> Self {
         match Self::try_start() {
-            Ok(Some(cluster)) => Some(cluster),
-            Ok(None) => {
-                if let Err(e) = tools() {
-                    eprintln!("gatehouse-testkit: no private PostgreSQL cluster: {e}");
-                }
-                None
-            }
-            Err(e) => {
-                eprintln!("gatehouse-testkit: no private PostgreSQL cluster: {e}");
-                None
-            }
+            Ok(Some(cluster)) => cluster,
+            Ok(None) => panic!(
+                "a PostgreSQL test case ran but this machine has no initdb/pg_ctl: {}",
+                tools().err().map(|e| e.to_string()).unwrap_or_default()
+            ),
+            Err(e) => panic!("private PostgreSQL cluster failed to start: {e:?}"),
         }
     }
 

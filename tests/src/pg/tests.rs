@@ -1,5 +1,6 @@
-//! Tests of the throwaway PostgreSQL helpers; they pass with and without
-//! `GATEHOUSE_TEST_DATABASE_URL`, under `cargo test` and under `cargo nextest`.
+//! Tests of the throwaway PostgreSQL helpers, with and without `GATEHOUSE_TEST_DATABASE_URL`,
+//! under `cargo test` and under `cargo nextest`; ignored when the testkit was built without
+//! PostgreSQL (see `build.rs`).
 
 use std::thread;
 
@@ -17,18 +18,19 @@ struct Row {
     label: String,
 }
 
+/// A server is configured but nothing listens there: never a skip, always a failure that says why.
+#[test]
+fn a_configured_but_unreachable_server_is_a_failure() {
+    let closed = cluster::free_port().expect("port");
+    let err = fresh_database_on(Some(format!("postgres://postgres@127.0.0.1:{closed}/postgres")))
+        .expect_err("no database on a closed port");
+    assert!(!err.is_unavailable(), "{err:?}");
+}
+
 #[derive(QueryableByName)]
 struct Name {
     #[diesel(sql_type = Text)]
     name: String,
-}
-
-fn fresh_or_skip() -> Option<TestDatabase> {
-    let db = try_fresh_database().expect("PostgreSQL is there but a test database could not be made");
-    if db.is_none() {
-        eprintln!("PostgreSQL case skipped: no PostgreSQL on this machine");
-    }
-    db
 }
 
 /// Checks `url` reaches `database`, creates a table, writes a row, reads it back.
@@ -57,16 +59,13 @@ fn use_database(url: &str, database: &str, label: &str) {
 }
 
 #[test]
+#[cfg_attr(gatehouse_no_postgres, ignore = "no PostgreSQL when the testkit was built")]
 fn concurrent_fresh_databases_differ_and_are_usable() {
-    let handles: Vec<_> = (0..3).map(|_| thread::spawn(fresh_or_skip)).collect();
+    let handles: Vec<_> = (0..3).map(|_| thread::spawn(fresh_database)).collect();
     let dbs: Vec<TestDatabase> = handles
         .into_iter()
-        .filter_map(|h| h.join().expect("thread panicked"))
+        .map(|h| h.join().expect("thread panicked"))
         .collect();
-    if dbs.is_empty() {
-        return;
-    }
-    assert_eq!(dbs.len(), 3, "either all or none of the databases can be had");
     assert_ne!(dbs[0].url, dbs[1].url);
     assert_ne!(dbs[1].url, dbs[2].url);
     assert_ne!(dbs[0].url, dbs[2].url);
@@ -79,8 +78,9 @@ fn concurrent_fresh_databases_differ_and_are_usable() {
 }
 
 #[test]
+#[cfg_attr(gatehouse_no_postgres, ignore = "no PostgreSQL when the testkit was built")]
 fn dropping_removes_the_database_even_while_connected() {
-    let Some(db) = fresh_or_skip() else { return };
+    let db = fresh_database();
     let url = db.url.clone();
     use_database(&url, db.name(), "before drop");
     // A connection left open must not stop the drop (WITH (FORCE)).
@@ -99,15 +99,9 @@ fn dropping_removes_the_database_even_while_connected() {
 }
 
 #[test]
+#[cfg_attr(gatehouse_no_postgres, ignore = "no PostgreSQL when the testkit was built")]
 fn private_cluster_stops_and_starts_again() {
-    let cluster = match PrivateCluster::try_start() {
-        Ok(Some(cluster)) => cluster,
-        Ok(None) => {
-            eprintln!("PostgreSQL case skipped: no initdb/pg_ctl on this machine");
-            return;
-        }
-        Err(e) => panic!("private cluster failed to start: {e}"),
-    };
+    let cluster = PrivateCluster::start();
     let url = cluster.url();
     use_database(&url, "postgres", "first run");
 

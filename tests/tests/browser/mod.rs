@@ -8,11 +8,11 @@ use gatehouse_testkit::entra_sim::{EntraSim, fixtures};
 use gatehouse_testkit::{Backend, TestApp, TestServer};
 use serde_json::json;
 
-async fn server(backend: Backend) -> Option<(TestServer, DatabaseGuard)> {
-    let (url, guard) = DatabaseGuard::fresh(backend)?;
+async fn server(backend: Backend) -> (TestServer, DatabaseGuard) {
+    let (url, guard) = DatabaseGuard::fresh(backend);
     let mut settings = test_settings(&url, guard.data_dir());
     settings.workers = 2;
-    Some((TestServer::start(settings).await.expect("server"), guard))
+    (TestServer::start(settings).await.expect("server"), guard)
 }
 
 async fn api(
@@ -36,9 +36,7 @@ async fn password_login(backend: Backend, name: &str) {
     let Some(b) = Browser::launch().await else {
         return browser::skipped(name);
     };
-    let Some((server, _guard)) = server(backend).await else {
-        return gatehouse_testkit::skipped("postgres", name);
-    };
+    let (server, _guard) = server(backend).await;
     let user = api(
         &server,
         reqwest::Method::POST,
@@ -110,9 +108,7 @@ async fn entra_button(backend: Backend, name: &str) {
     let Some(b) = Browser::launch().await else {
         return browser::skipped(name);
     };
-    let Some((server, _guard)) = server(backend).await else {
-        return gatehouse_testkit::skipped("postgres", name);
-    };
+    let (server, _guard) = server(backend).await;
     let callback = server.url(&format!("/source/oauth/callback/{SLUG}/"));
     let sim = EntraSim::start(fixtures::standard_directory_with_redirect(&callback)).unwrap();
     let mut source = source_json(&sim, fixtures::CONTOSO);
@@ -146,9 +142,11 @@ async fn password_login_sqlite() {
     password_login(Backend::Sqlite, "browser::password_login_sqlite").await;
 }
 
-#[actix_web::test]
-async fn password_login_postgres() {
-    password_login(Backend::Postgres, "browser::password_login_postgres").await;
+gatehouse_testkit::needs_postgres! {
+    #[actix_web::test]
+    async fn password_login_postgres() {
+        password_login(Backend::Postgres, "browser::password_login_postgres").await;
+    }
 }
 
 #[actix_web::test]
@@ -156,7 +154,9 @@ async fn entra_button_sqlite() {
     entra_button(Backend::Sqlite, "browser::entra_button_sqlite").await;
 }
 
-#[actix_web::test]
-async fn entra_button_postgres() {
-    entra_button(Backend::Postgres, "browser::entra_button_postgres").await;
+gatehouse_testkit::needs_postgres! {
+    #[actix_web::test]
+    async fn entra_button_postgres() {
+        entra_button(Backend::Postgres, "browser::entra_button_postgres").await;
+    }
 }

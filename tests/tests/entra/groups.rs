@@ -54,7 +54,10 @@ crate::entra_test!(groups_sync_authoritatively, |_source| {}, |env| {
         .map(|g| g["name"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(names.len(), 270, "269 from Entra + the manual one");
-    assert!(names.contains(&"Manual".to_owned()));
+    assert!(
+        me["user"]["groups"].as_array().unwrap().contains(&manual["pk"]),
+        "still in the manual group: {me}"
+    );
     assert!(!names.contains(&"Bulk Group 007".to_owned()));
     let syncs = env.events("source_group_sync").await;
     assert_eq!(syncs[0]["context"]["report"]["removed"], 1);
@@ -66,7 +69,6 @@ crate::entra_test!(groups_sync_authoritatively, |_source| {}, |env| {
         before,
         "an unchanged login writes no group change"
     );
-    let _ = manual;
 });
 
 /// Row count, a per-row version sum (SQLite `rowid`: changes when a row is deleted and inserted

@@ -123,17 +123,24 @@ crate::entra_test!(group_matching_modes, |_source| {}, |env| {
         .collect();
     assert!(names.iter().any(|n| n.starts_with("Engineering (")), "{names:?}");
     assert!(!names.contains(&"Engineering".to_owned()));
+    let local_pk = local["pk"].as_str().expect("local group created").to_owned();
+    assert!(
+        !browser.me().await["user"]["groups"]
+            .as_array()
+            .unwrap()
+            .contains(&json!(local_pk)),
+        "the local Engineering group is not adopted"
+    );
 
     // name_link: Alex (member of no groups yet) — link a fresh local group by name.
     env.sim.with_directory(|d| {
         d.tenant_mut(CONTOSO).unwrap().add_member(ALEX, ALL_STAFF);
     });
-    let (_, staff) = env
+    // Adele's sync already created "All Staff", linked by id: a local group cannot take the name.
+    let (status, staff) = env
         .api("POST", "/api/v3/core/groups/", Some(json!({"name": "All Staff"})))
         .await;
-    // Adele's sync already created an "All Staff"? She is a member, so it is linked by id and
-    // "All Staff" was taken by our local group only if created first; create ours under another name.
-    let _ = staff;
+    assert_eq!((status, staff["code"].as_str()), (409, Some("unique")), "{staff}");
     set_mode(&env, "group_matching_mode", "name_link").await;
     let (_, contractors) = env
         .api(
@@ -163,6 +170,15 @@ crate::entra_test!(group_matching_modes, |_source| {}, |env| {
         groups.contains(&contractors["pk"].as_str().unwrap().to_owned()),
         "linked to the existing Contractors group"
     );
+    // And Alex joined the synced "All Staff" (linked by id), no second one: two groups in all.
+    let mut names: Vec<String> = browser.me().await["user"]["groups_obj"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["name"].as_str().unwrap().to_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["All Staff", "Contractors"]);
 
     // name_deny: a new upstream group whose name exists locally refuses the login, writing nothing.
     set_mode(&env, "group_matching_mode", "name_deny").await;
@@ -181,7 +197,6 @@ crate::entra_test!(group_matching_modes, |_source| {}, |env| {
     assert_eq!(login.status, 400, "{}", login.body);
     assert!(login.body.contains("Auditors"), "{}", login.body);
     assert_eq!(crate::entra::negative::snapshot(&env).await, before);
-    let _ = local;
 });
 
 crate::entra_test!(simultaneous_first_logins_create_one_user, |_source| {}, |env| {

@@ -34,11 +34,10 @@ macro_rules! entra_test {
                 run(start(gatehouse_testkit::Backend::Sqlite).await.expect("sqlite")).await
             }
 
-            #[actix_web::test]
-            async fn postgres() {
-                match start(gatehouse_testkit::Backend::Postgres).await {
-                    Some(env) => run(env).await,
-                    None => gatehouse_testkit::skipped("postgres", module_path!()),
+            gatehouse_testkit::needs_postgres! {
+                #[actix_web::test]
+                async fn postgres() {
+                    run(start(gatehouse_testkit::Backend::Postgres).await.expect("postgres")).await
                 }
             }
         }

@@ -165,17 +165,29 @@ crate::entra_test!(graph_failures, |_source| {}, |env| {
         );
     }
     assert_eq!(env.events("source_group_sync_failed").await.len(), 3);
-    // 429 then success, within the budget.
+    // 429 then success, within the budget: `Retry-After: 0`, so the retry costs no waiting.
     env.sim.with_faults(|f| {
         f.graph = vec![GraphFault {
             target: GraphTarget::Groups,
             status: 429,
-            retry_after_secs: Some(1),
+            retry_after_secs: Some(0),
             times: 1,
         }]
     });
+    let throttled = env.sim.counters().graph_throttled;
+    let pages = env.sim.counters().graph_group_pages;
     let login = env.login(None).await;
     login.assert_logged_in();
+    assert_eq!(
+        env.sim.counters().graph_throttled,
+        throttled + 1,
+        "Graph throttled once"
+    );
+    assert_eq!(
+        env.sim.counters().graph_group_pages,
+        pages + 2,
+        "one throttled try and its retry"
+    );
     assert_eq!(
         env.events("source_group_sync_failed").await.len(),
         3,
@@ -261,11 +273,12 @@ crate::entra_test!(state_must_be_genuine_fresh_and_single_use, |_source| {}, |en
         .unwrap();
     let res = browser.visit(&callback).await;
     assert_eq!(res.status, 400);
+    // Tampered, stolen, used up by the theft, replayed, expired: five refusals, each recorded.
+    let failed = env.events("login_failed").await;
+    assert_eq!(failed.len(), 5, "{failed:?}");
     assert!(
-        env.events("login_failed")
-            .await
-            .iter()
-            .all(|e| e["context"]["reason"] == "state")
+        failed.iter().all(|e| e["context"]["reason"] == "state"),
+        "{failed:?}"
     );
 });
 

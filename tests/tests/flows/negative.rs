@@ -95,14 +95,20 @@ both_backends! {
         assert!(!replay.cookies.contains_key("gatehouse_session"));
         assert_eq!(session_count(&app).await, 1, "the replay created no session");
 
-        // A stale step in a stored flow (double submit of an earlier page) is refused.
+        // A later step of a flow that was never stored: nothing to continue.
+        let mut web = WebClient::new(&app);
+        let (csrf, _) = open_login(&mut web, LOGIN).await;
+        let res = web.post_form(LOGIN, &[("csrf_token", &csrf), ("step", "7"), ("uid_field", "frank"), ("password", "correct horse battery")]).await;
+        res.assert_status(410);
+        // A stale step in a stored flow (double submit of an earlier page) is refused. A failed
+        // password stores the flow (its failures count towards the stage's limit), still at step 0.
         let mut web = WebClient::new(&app);
         let (csrf, step) = open_login(&mut web, LOGIN).await;
         let res = web.post_form(LOGIN, &[("csrf_token", &csrf), ("step", &step), ("uid_field", "frank"), ("password", "wrong one")]).await;
         res.assert_status(422);
-        // (the failed attempt stored nothing: a fresh flow is still at step 0)
         let res = web.post_form(LOGIN, &[("csrf_token", &csrf), ("step", "7"), ("uid_field", "frank"), ("password", "correct horse battery")]).await;
-        res.assert_status(410);
+        res.assert_status(409);
+        assert!(res.text().contains("already submitted"));
 
         // Expired: a stored flow (two-page flow, after its first page) that timed out.
         let id = app.post("/api/v3/stages/identification/", serde_json::json!({"name": "exp-id", "user_fields": ["username"]})).await;
@@ -141,11 +147,24 @@ both_backends! {
             page.assert_status(400);
             assert!(page.text().contains("must be a path on this server"), "{next}");
             assert!(!page.text().contains("name=\"password\""));
-            // Posting straight to it (without the page) is refused the same way.
-            let res = web.post_form(&path, &[("csrf_token", "x"), ("step", "0"), ("uid_field", "grace"), ("password", "correct horse battery")]).await;
-            assert!(res.status.is_client_error(), "{next}: {}", res.status);
+            // Posting straight to it, with a genuine CSRF token of this browser's flow, is refused
+            // for the `next` alone.
+            let (csrf, step) = open_login(&mut web, LOGIN).await;
+            let form = [("csrf_token", csrf.as_str()), ("step", step.as_str()), ("uid_field", "grace"), ("password", "correct horse battery")];
+            let res = web.post_form(&path, &form).await;
+            res.assert_status(400);
+            assert!(res.text().contains("must be a path on this server"), "{next}: {}", res.text());
+            assert_eq!(session_count(&app).await, 0);
+            // The same form without the bad `next` signs in: the token was good.
+            web.post_form(LOGIN, &form).await.assert_status(302);
+            assert_eq!(session_count(&app).await, 1);
+            app.db(|conn| {
+                use diesel::prelude::*;
+                diesel::delete(gatehouse::db::schema::sessions::table).execute(conn)?;
+                Ok(())
+            })
+            .await;
         }
-        assert_eq!(session_count(&app).await, 0);
     }
 }
 
@@ -181,18 +200,39 @@ both_backends! {
         assert_eq!(session_count(&app).await, 0);
         let events = app.get("/api/v3/events/events/?action=login_failed&search=rate_limited").await;
         assert_eq!(events.json()["pagination"]["count"], 1);
-        // Within one flow, the stage's attempt limit cancels the flow.
+    }
+}
+
+both_backends! {
+    async fn the_stages_attempt_limit_cancels_the_flow(app) {
+        // A per-flow limit below the per-user rate limit, so that only the stage's limit can act.
+        let flow = app.get("/api/v3/flows/instances/default-authentication-flow/").await.json();
+        let identification = app.get(&format!("/api/v3/stages/all/{}/", flow["stages"][0].as_str().unwrap())).await.json();
+        let password_stage = identification["password_stage"].as_str().unwrap().to_owned();
+        app.patch(&format!("/api/v3/stages/password/{password_stage}/"), serde_json::json!({"failed_attempts_before_cancel": 3}))
+            .await
+            .assert_status(200);
         user_with_password(&app, "judy", "correct horse battery").await;
         let mut web = WebClient::new(&app);
         let (csrf, step) = open_login(&mut web, LOGIN).await;
-        let mut last = None;
-        for _ in 0..5 {
-            last = Some(web.post_form(LOGIN, &[("csrf_token", &csrf), ("step", &step), ("uid_field", "judy"), ("password", "wrong password")]).await);
+        let (csrf, step) = (csrf.as_str(), step.as_str());
+        let attempt = |password: &'static str| [("csrf_token", csrf), ("step", step), ("uid_field", "judy"), ("password", password)];
+        for _ in 0..2 {
+            let res = web.post_form(LOGIN, &attempt("wrong password")).await;
+            res.assert_status(422);
+            assert!(res.text().contains("Invalid username or password."), "{}", res.text());
         }
-        let last = last.unwrap();
-        // Fresh flows are not stored on failure, so each attempt counts in the database limiter
-        // only; the page says what happened either way.
-        assert!(last.status.is_client_error());
+        // The third failure in this flow cancels it...
+        let res = web.post_form(LOGIN, &attempt("wrong password")).await;
+        assert!(res.status.is_client_error(), "{}", res.status);
+        assert!(res.text().contains("Too many failed attempts; sign-in was cancelled"), "{}", res.text());
+        // ...and the right password cannot continue it.
+        let res = web.post_form(LOGIN, &attempt("correct horse battery")).await;
+        assert!(res.status.is_client_error(), "{}", res.status);
+        assert_eq!(session_count(&app).await, 0);
+        // A new flow starts afresh (the per-user rate limit is far from reached).
+        let mut web = WebClient::new(&app);
+        log_in(&mut web, "judy", "correct horse battery").await.assert_status(302);
     }
 }
 

@@ -9,12 +9,10 @@ use gatehouse_testkit::pg::PrivateCluster;
 use gatehouse_testkit::{TestApp, TestServer};
 use serde_json::json;
 
+gatehouse_testkit::needs_postgres! {
 #[actix_web::test]
 async fn postgres_outage_is_503_and_recovers() {
-    let Some(cluster) = PrivateCluster::start() else {
-        gatehouse_testkit::skipped("postgres", module_path!());
-        return;
-    };
+    let cluster = PrivateCluster::start();
     let data = tempfile::tempdir().unwrap();
     let mut settings = test_settings(&DatabaseUrl::Postgres(cluster.url()), data.path());
     settings.db.acquire_timeout = Duration::from_secs(2);
@@ -91,6 +89,7 @@ async fn postgres_outage_is_503_and_recovers() {
             break;
         }
         assert!(std::time::Instant::now() < deadline, "did not recover");
+        // Polls a condition (readiness), not a wait for time to pass.
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     for _ in 0..5 {
@@ -115,4 +114,5 @@ async fn postgres_outage_is_503_and_recovers() {
         "nothing was written during the outage"
     );
     server.stop().await;
+}
 }

@@ -6,10 +6,7 @@ use gatehouse_testkit::{Backend, TestApp, TestServer};
 use serde_json::json;
 
 async fn same_username_at_once(backend: Backend) {
-    let Some((url, guard)) = DatabaseGuard::fresh(backend) else {
-        gatehouse_testkit::skipped("postgres", module_path!());
-        return;
-    };
+    let (url, guard) = DatabaseGuard::fresh(backend);
     let mut settings = test_settings(&url, guard.data_dir());
     settings.workers = 2;
     let server = TestServer::start(settings).await.expect("server starts");
@@ -80,7 +77,9 @@ async fn sqlite() {
     same_username_at_once(Backend::Sqlite).await;
 }
 
-#[actix_web::test]
-async fn postgres() {
-    same_username_at_once(Backend::Postgres).await;
+gatehouse_testkit::needs_postgres! {
+    #[actix_web::test]
+    async fn postgres() {
+        same_username_at_once(Backend::Postgres).await;
+    }
 }

@@ -24,7 +24,8 @@ both_backends! {
             .db(|conn| Ok(gatehouse::db::tokens::find_by_identifier(conn, "ci-bot")?.unwrap().key_hash))
             .await;
         assert_ne!(stored, key);
-        assert_eq!(stored, gatehouse::crypto::hash_key(&key));
+        // SHA-256 computed here, not by the function under test.
+        assert_eq!(stored, hex::encode(<sha2::Sha256 as sha2::Digest>::digest(key.as_bytes())));
 
         let res = app.req(Method::GET, "/api/v3/core/users/me/").token(&key).send().await;
         res.assert_status(200);
@@ -143,4 +144,13 @@ both_backends! {
         assert!(res.json()["identifier"].is_array());
         app.get("/api/v3/core/tokens/nope/").await.assert_status(404);
     }
+}
+
+/// The stored form of a key is plain SHA-256 in lower-case hex: the FIPS 180-2 vector for "abc".
+#[test]
+fn key_hash_is_sha256_hex() {
+    assert_eq!(
+        gatehouse::crypto::hash_key("abc"),
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    );
 }

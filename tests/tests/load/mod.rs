@@ -6,10 +6,7 @@ use gatehouse_testkit::Backend;
 use gatehouse_testkit::load::{Env, Stop, Target, entra_login, login_page, m2m};
 
 async fn env() -> Env {
-    let target = Target::in_process(Backend::Sqlite)
-        .await
-        .unwrap()
-        .expect("SQLite is always available");
+    let target = Target::in_process(Backend::Sqlite).await.unwrap();
     Env::new(target).await.unwrap()
 }
 
@@ -55,6 +52,12 @@ async fn entra_login_scenarios_log_users_in() {
         .await
         .unwrap();
     assert_eq!(users["pagination"]["count"], 6, "{users}");
+    for user in users["results"].as_array().unwrap() {
+        let groups = user["groups"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no groups in {user}"));
+        assert_eq!(groups.len(), 3, "{user}");
+    }
     env.stop().await;
 }
 
