@@ -8,7 +8,7 @@ use actix_web::{App, HttpServer, web};
 use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
 
-use crate::config::Settings;
+use crate::config::{Secret, Settings};
 use crate::crypto::{self, Keys};
 use crate::db::{self, Backend, Db};
 use crate::http::json::BodyLimit;
@@ -57,7 +57,7 @@ impl AppState {
     /// settings. Fails (and the process exits) when the database cannot be reached.
     pub fn initialise(mut settings: Settings) -> Result<web::Data<Self>, StartupError> {
         let generated = settings.secret_key.is_none();
-        let secret = crypto::resolve_secret_key(settings.secret_key.as_deref(), &settings.data_dir)?;
+        let secret = crypto::resolve_secret_key(settings.secret_key.as_ref().map(Secret::expose), &settings.data_dir)?;
         if generated && settings.database.backend() == Backend::Postgres {
             tracing::warn!(
                 path = %settings.data_dir.join("secret_key").display(),
@@ -65,7 +65,7 @@ impl AppState {
                  database must use the same secret_key"
             );
         }
-        settings.secret_key = Some(secret.clone());
+        settings.secret_key = Some(Secret::from(secret.clone()));
         let db = Db::open(&settings.database, &settings.db)?;
         {
             let mut conn = db.get()?;
