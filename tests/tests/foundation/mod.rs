@@ -3,11 +3,13 @@
 mod availability;
 mod bad_input;
 mod bootstrap;
+mod bootstrap_record;
 mod concurrency;
 mod events;
 mod groups;
 mod maintenance;
 mod openapi;
+mod secrets;
 mod storage;
 mod tokens;
 mod users;
