@@ -172,6 +172,36 @@ pub fn build(
         .wrap(from_fn(metrics::track))
 }
 
+/// The app on the separate metrics listener (`metrics_listen`): `/metrics` and nothing else.
+pub fn metrics_app(
+    state: web::Data<AppState>,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<BoxBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    App::new()
+        .app_data(state)
+        .route("/metrics", web::get().to(metrics::render))
+        .default_service(web::to(extract::api_not_found))
+        .wrap(security_headers())
+}
+
+/// The metrics server on `listener` (one worker: scrapes are rare).
+pub fn metrics_server(
+    state: web::Data<AppState>,
+    listener: std::net::TcpListener,
+) -> std::io::Result<actix_web::dev::Server> {
+    Ok(HttpServer::new(move || metrics_app(state.clone()))
+        .workers(1)
+        .listen(listener)?
+        .run())
+}
+
 /// Headers every response carries: no framing (clickjacking on the login page), no MIME
 /// sniffing, no referrer leaks to other sites, and a script-free content policy.
 fn security_headers() -> actix_web::middleware::DefaultHeaders {
@@ -195,11 +225,22 @@ pub async fn serve(state: web::Data<AppState>) -> std::io::Result<()> {
         .workers(workers)
         .bind(listen)?;
     actix_web::rt::spawn(crate::maintenance::run(state.clone()));
+    let metrics = match state.settings.metrics_listen {
+        Some(addr) => {
+            let listener = std::net::TcpListener::bind(addr)?;
+            tracing::info!(metrics_listen = %listener.local_addr()?, "metrics are served on their own listener");
+            Some(metrics_server(state.clone(), listener)?)
+        }
+        None => None,
+    };
     tracing::info!(
         %listen,
         external_url = %state.settings.external_url,
         database = %state.settings.database.redacted(),
         "Gatehouse is ready"
     );
-    server.run().await
+    match metrics {
+        Some(metrics) => futures_util::future::try_join(server.run(), metrics).await.map(|_| ()),
+        None => server.run().await,
+    }
 }

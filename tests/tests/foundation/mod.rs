@@ -8,6 +8,7 @@ mod concurrency;
 mod events;
 mod groups;
 mod maintenance;
+mod metrics_protection;
 mod openapi;
 mod secrets;
 mod storage;
