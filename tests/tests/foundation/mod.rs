@@ -4,6 +4,7 @@ mod availability;
 mod bad_input;
 mod bootstrap;
 mod bootstrap_record;
+mod client_ip;
 mod concurrency;
 mod events;
 mod groups;
