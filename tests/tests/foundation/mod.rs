@@ -14,6 +14,7 @@ mod openapi;
 mod secrets;
 mod storage;
 mod tokens;
+mod upstream_text;
 mod users;
 
 use gatehouse_testkit::TestApp;
