@@ -65,7 +65,10 @@ fn too_large(what: &str) -> Box<EvalAltResult> {
 }
 
 /// Checks every value in scope; returns the number of values walked.
-pub(crate) fn check_scope(context: &EvalContext, max_memory_bytes: usize) -> Result<usize, Box<EvalAltResult>> {
+pub(crate) fn check_scope(
+    context: &EvalContext,
+    max_memory_bytes: usize,
+) -> Result<usize, Box<EvalAltResult>> {
     let engine: &Engine = context.engine();
     let mut total = 0usize;
     let mut walked = 0usize;

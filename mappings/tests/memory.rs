@@ -30,13 +30,19 @@ fn assert_limit(error: &MappingError, limit: Limit) {
 
 #[test]
 fn a_map_grown_by_index_assignment_hits_max_map_size() {
-    let error = run(limits(), "let m = #{}; let i = 0;\nloop { m[`k${i}`] = i; i += 1; }");
+    let error = run(
+        limits(),
+        "let m = #{}; let i = 0;\nloop { m[`k${i}`] = i; i += 1; }",
+    );
     assert_limit(&error, Limit::MapSize);
 }
 
 #[test]
 fn a_map_grown_by_property_assignment_hits_max_map_size() {
-    let error = run(limits(), "let m = #{}; let i = 0;\nloop { m.x = i; m[`${i}`] = i; i += 1; }");
+    let error = run(
+        limits(),
+        "let m = #{}; let i = 0;\nloop { m.x = i; m[`${i}`] = i; i += 1; }",
+    );
     assert_limit(&error, Limit::MapSize);
 }
 
@@ -69,7 +75,10 @@ fn a_string_grown_by_plus_equals_hits_max_string_size() {
 
 #[test]
 fn strings_in_a_map_grown_by_plus_equals_hit_max_string_size() {
-    let error = run(limits(), "let m = #{a: \"\"};\nloop { m.a += \"0123456789abcdef\"; }");
+    let error = run(
+        limits(),
+        "let m = #{a: \"\"};\nloop { m.a += \"0123456789abcdef\"; }",
+    );
     assert_limit(&error, Limit::StringSize);
 }
 
@@ -95,6 +104,7 @@ fn ordinary_scripts_with_large_context_are_not_stopped() {
         ..Limits::default()
     };
     let engine = MappingEngine::new(limits).unwrap();
-    let script = "let m = #{}; for i in 0..5000 { m[`g${i}`] = `group ${i}`; } #{ attributes: #{ count: m.len() } }";
+    let script =
+        "let m = #{}; for i in 0..5000 { m[`g${i}`] = `group ${i}`; } #{ attributes: #{ count: m.len() } }";
     eval_script(&engine, script).result.unwrap();
 }

@@ -57,7 +57,10 @@ impl AppState {
     /// settings. Fails (and the process exits) when the database cannot be reached.
     pub fn initialise(mut settings: Settings) -> Result<web::Data<Self>, StartupError> {
         let generated = settings.secret_key.is_none();
-        let secret = crypto::resolve_secret_key(settings.secret_key.as_ref().map(Secret::expose), &settings.data_dir)?;
+        let secret = crypto::resolve_secret_key(
+            settings.secret_key.as_ref().map(Secret::expose),
+            &settings.data_dir,
+        )?;
         if generated && settings.database.backend() == Backend::Postgres {
             tracing::warn!(
                 path = %settings.data_dir.join("secret_key").display(),
@@ -240,7 +243,9 @@ pub async fn serve(state: web::Data<AppState>) -> std::io::Result<()> {
         "Gatehouse is ready"
     );
     match metrics {
-        Some(metrics) => futures_util::future::try_join(server.run(), metrics).await.map(|_| ()),
+        Some(metrics) => futures_util::future::try_join(server.run(), metrics)
+            .await
+            .map(|_| ()),
         None => server.run().await,
     }
 }

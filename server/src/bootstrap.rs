@@ -11,8 +11,8 @@ use serde_json::json;
 use crate::config::{Secret, Settings};
 use crate::crypto;
 use crate::db::events::{self, Event};
-use crate::db::tokens::{NewToken, TokenChanges};
 use crate::db::schema::bootstrap_records;
+use crate::db::tokens::{NewToken, TokenChanges};
 use crate::db::users::{NewUser, UserChanges, UserRow};
 use crate::db::{self, DbConn, StoreError, UserId, time, write_tx};
 

@@ -471,10 +471,7 @@ pub fn validate(raw: RawConfig) -> Result<Settings, ConfigError> {
     }
     let metrics_listen = validate_metrics(&raw, listen)?;
     if !(1..=16).contains(&raw.trusted_proxy_hops) {
-        return Err(ConfigError::new(
-            "trusted_proxy_hops",
-            "must be between 1 and 16",
-        ));
+        return Err(ConfigError::new("trusted_proxy_hops", "must be between 1 and 16"));
     }
     raw.mappings
         .validate()
@@ -517,7 +514,10 @@ fn validate_metrics(raw: &RawConfig, listen: SocketAddr) -> Result<Option<Socket
     if let Some(token) = &raw.metrics_token
         && token.expose().len() < 16
     {
-        return Err(ConfigError::new("metrics_token", "must be at least 16 characters"));
+        return Err(ConfigError::new(
+            "metrics_token",
+            "must be at least 16 characters",
+        ));
     }
     let Some(text) = &raw.metrics_listen else {
         return Ok(None);

@@ -69,7 +69,9 @@ fn bounded(context: &Value) -> std::borrow::Cow<'_, Value> {
         match value {
             Value::String(s) => s.len() > MAX_CONTEXT_STRING,
             Value::Array(items) => items.iter().any(too_long),
-            Value::Object(map) => map.iter().any(|(k, v)| k.len() > MAX_CONTEXT_STRING || too_long(v)),
+            Value::Object(map) => map
+                .iter()
+                .any(|(k, v)| k.len() > MAX_CONTEXT_STRING || too_long(v)),
             _ => false,
         }
     }

@@ -65,11 +65,7 @@ fn forwarded_ip(headers: &HeaderMap, hops: u32) -> Option<IpAddr> {
 }
 
 /// Every entry of every `name` header, in order, as `extract` finds the address in it.
-fn entries<'a>(
-    headers: &'a HeaderMap,
-    name: HeaderName,
-    extract: fn(&str) -> Option<&str>,
-) -> Vec<Option<&'a str>> {
+fn entries(headers: &HeaderMap, name: HeaderName, extract: fn(&str) -> Option<&str>) -> Vec<Option<&str>> {
     headers
         .get_all(name)
         .flat_map(|value| value.to_str().unwrap_or_default().split(','))

@@ -8,8 +8,8 @@ use std::time::Instant;
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::middleware::Next;
 use actix_web::http::{Method, header};
+use actix_web::middleware::Next;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
@@ -152,8 +152,8 @@ fn authorised(req: &HttpRequest, state: &AppState) -> bool {
 /// configured token.
 pub async fn render(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     if !authorised(&req, &state) {
-        let mut response = ApiError::Unauthenticated("A valid metrics token is required.".into())
-            .error_response();
+        let mut response =
+            ApiError::Unauthenticated("A valid metrics token is required.".into()).error_response();
         response.headers_mut().insert(
             header::WWW_AUTHENTICATE,
             header::HeaderValue::from_static("Bearer realm=\"metrics\""),

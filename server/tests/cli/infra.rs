@@ -34,7 +34,12 @@ fn check_config_prints_no_secret() {
     assert_no_secret(&stdout);
     assert_no_secret(&stderr(&out));
     let summary: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-    for key in ["secret_key", "bootstrap_token", "bootstrap_password", "metrics_token"] {
+    for key in [
+        "secret_key",
+        "bootstrap_token",
+        "bootstrap_password",
+        "metrics_token",
+    ] {
         assert_eq!(summary[key], "********", "{key}");
     }
     assert_eq!(summary["trusted_proxy_hops"], 1);
@@ -45,7 +50,11 @@ fn check_config_prints_no_secret() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("`metrics_token`"), "{}", stderr(&out));
     assert!(!stderr(&out).contains("short-secret"), "{}", stderr(&out));
-    let out = run(dir.path(), &[("GATEHOUSE_TRUSTED_PROXY_HOPS", "0")], &["check-config"]);
+    let out = run(
+        dir.path(),
+        &[("GATEHOUSE_TRUSTED_PROXY_HOPS", "0")],
+        &["check-config"],
+    );
     assert!(stderr(&out).contains("`trusted_proxy_hops`"), "{}", stderr(&out));
 }
 
@@ -81,7 +90,11 @@ async fn serve_logs_no_secret_and_serves_metrics_on_their_own_listener() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     assert_eq!(scrape.status(), 200);
-    let res = client.get(format!("http://{metrics}/metrics")).send().await.unwrap();
+    let res = client
+        .get(format!("http://{metrics}/metrics"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 401, "{listen} {metrics} {:?}", res.text().await);
     let res = client
         .get(format!("http://{listen}/metrics"))

@@ -12,10 +12,7 @@ async fn scrape(app: &TestApp) -> (String, usize) {
     let res = app.req(Method::GET, "/metrics").anonymous().send().await;
     res.assert_status(200);
     let text = res.text();
-    let series = text
-        .lines()
-        .filter(|l| l.starts_with("gatehouse_http_"))
-        .count();
+    let series = text.lines().filter(|l| l.starts_with("gatehouse_http_")).count();
     (text, series)
 }
 

@@ -63,9 +63,16 @@ crate::entra_test!(upstream_error_text_is_stripped_and_capped, |_source| {}, |en
     assert_eq!(events.len(), events_before + 1);
     let mut texts = Vec::new();
     strings(&events[0]["context"], &mut texts);
-    assert!(texts.iter().any(|t| t.starts_with("AADSTS50105: forged")), "{texts:?}");
+    assert!(
+        texts.iter().any(|t| t.starts_with("AADSTS50105: forged")),
+        "{texts:?}"
+    );
     for text in &texts {
-        assert!(text.chars().count() <= 512, "{} characters in an event", text.chars().count());
+        assert!(
+            text.chars().count() <= 512,
+            "{} characters in an event",
+            text.chars().count()
+        );
         assert!(
             !text.chars().any(|c| c.is_control() || c == '\u{202e}'),
             "control character in {text:?}"
@@ -73,5 +80,8 @@ crate::entra_test!(upstream_error_text_is_stripped_and_capped, |_source| {}, |en
     }
     let description = &events[0]["context"]["detail"]["detail"]["error_description"];
     assert!(description.as_str().unwrap().ends_with('…'), "{description}");
-    assert_eq!(events[0]["context"]["detail"]["detail"]["error"], "access_denied x");
+    assert_eq!(
+        events[0]["context"]["detail"]["detail"]["error"],
+        "access_denied x"
+    );
 });
