@@ -26,6 +26,8 @@ pub enum Limit {
     Functions,
     /// The fixed cap on regular-expression pattern size.
     RegexSize,
+    /// `max_memory_bytes`: the estimated size of all of one evaluation's values.
+    Memory,
 }
 
 impl fmt::Display for Limit {
@@ -40,6 +42,7 @@ impl fmt::Display for Limit {
             Self::Variables => "variables",
             Self::Functions => "functions",
             Self::RegexSize => "regex pattern size",
+            Self::Memory => "max_memory_bytes",
         })
     }
 }
@@ -217,6 +220,8 @@ fn size_limit(what: &str) -> Limit {
     let what = what.to_ascii_lowercase();
     if what.contains("regex") {
         Limit::RegexSize
+    } else if what.contains("memory") {
+        Limit::Memory
     } else if what.contains("array") || what.contains("blob") {
         Limit::ArraySize
     } else if what.contains("map") {

@@ -29,6 +29,7 @@ mod evaluate;
 mod fnv;
 mod helpers;
 mod limits;
+mod memory;
 mod outcome;
 mod properties;
 mod sandbox;

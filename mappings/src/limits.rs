@@ -26,6 +26,9 @@ pub struct Limits {
     pub max_map_size: usize,
     /// Wall-clock budget in milliseconds for one script run.
     pub timeout_ms: u64,
+    /// Estimated bytes all of a script's values may hold together (strings, array elements, map
+    /// entries), checked while the script runs.
+    pub max_memory_bytes: usize,
 }
 
 impl Default for Limits {
@@ -39,6 +42,7 @@ impl Default for Limits {
             max_array_size: 100_000,
             max_map_size: 250_000,
             timeout_ms: 250,
+            max_memory_bytes: 64 * 1024 * 1024,
         }
     }
 }
@@ -66,6 +70,7 @@ impl Limits {
             ("max_array_size", self.max_array_size == 0),
             ("max_map_size", self.max_map_size == 0),
             ("timeout_ms", self.timeout_ms == 0),
+            ("max_memory_bytes", self.max_memory_bytes == 0),
         ];
         if let Some((field, _)) = zero.into_iter().find(|(_, is_zero)| *is_zero) {
             return Err(InvalidLimits {

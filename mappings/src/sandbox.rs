@@ -42,10 +42,22 @@ pub(crate) fn build(limits: &Limits, regexes: Arc<RegexCache>) -> Engine {
     engine.on_debug(|text, _, _| state::push_log(LogLevel::Debug, text));
     engine.on_progress(|operations| {
         if operations % DEADLINE_CHECK_INTERVAL == 0 {
+            state::count_operations(DEADLINE_CHECK_INTERVAL);
             state::check_deadline()
         } else {
             None
         }
+    });
+    // Container growth by index or property assignment is not size-checked by Rhai: measure the
+    // values in scope at the next variable access once a check is due (see `memory`).
+    let max_memory_bytes = limits.max_memory_bytes;
+    #[allow(deprecated)] // `on_var` is stable but marked volatile by Rhai.
+    engine.on_var(move |_, _, context| {
+        if state::take_size_check() {
+            let walked = crate::memory::check_scope(&context, max_memory_bytes)?;
+            state::size_checked(walked);
+        }
+        Ok(None)
     });
     helpers::register(&mut engine, regexes, limits.max_string_size);
     // Rhai's core package has `sleep`, which blocks the thread without reaching `on_progress`:

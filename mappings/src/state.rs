@@ -7,7 +7,7 @@
 
 use crate::outcome::LogLevel;
 use rhai::Dynamic;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::time::Instant;
 
 /// Entries kept per script run; later ones are counted but dropped so that a loop calling `log()`
@@ -33,10 +33,18 @@ pub(crate) struct RunRecord {
 struct Active {
     deadline: Instant,
     record: RunRecord,
+    /// Operations left until the next size check is due (see [`crate::memory`]).
+    until_size_check: u64,
 }
+
+/// Operations between size checks at least (a small scope is cheap to walk).
+const MIN_SIZE_CHECK_INTERVAL: u64 = 256;
 
 thread_local! {
     static CURRENT: RefCell<Option<Active>> = const { RefCell::new(None) };
+    /// Set when a size check is due; read on every variable access, so kept apart from the
+    /// `RefCell` for the cheapest possible test.
+    static SIZE_CHECK_DUE: Cell<bool> = const { Cell::new(false) };
 }
 
 /// Runs `f` with a fresh state whose deadline is `deadline`, returning what `f` returned and the
@@ -59,7 +67,9 @@ pub(crate) fn with_run<R>(deadline: Instant, f: impl FnOnce() -> R) -> (R, RunRe
     let active = Active {
         deadline,
         record: RunRecord::default(),
+        until_size_check: MIN_SIZE_CHECK_INTERVAL,
     };
+    let _ = SIZE_CHECK_DUE.try_with(|due| due.set(false));
     let previous = CURRENT.with(|cell| cell.try_borrow_mut().ok().map(|mut slot| slot.replace(active)));
     let restore = Restore(previous);
     let result = f();
@@ -90,6 +100,31 @@ pub(crate) fn check_deadline() -> Option<Dynamic> {
         }
     })
     .flatten()
+}
+
+/// Called from `on_progress` every `elapsed` operations: marks a size check as due once enough
+/// operations have passed since the last one.
+pub(crate) fn count_operations(elapsed: u64) {
+    with_active(|active| {
+        active.until_size_check = active.until_size_check.saturating_sub(elapsed);
+        if active.until_size_check == 0 {
+            let _ = SIZE_CHECK_DUE.try_with(|due| due.set(true));
+        }
+    });
+}
+
+/// Whether a size check is due; clears the mark.
+pub(crate) fn take_size_check() -> bool {
+    SIZE_CHECK_DUE.try_with(|due| due.replace(false)).unwrap_or(false)
+}
+
+/// A size check walked `walked` values: the next one comes after about half as many operations,
+/// so that the walks cost at most a fixed share of the script's work.
+pub(crate) fn size_checked(walked: usize) {
+    with_active(|active| {
+        let walked = u64::try_from(walked).unwrap_or(u64::MAX);
+        active.until_size_check = (walked / 2).max(MIN_SIZE_CHECK_INTERVAL);
+    });
 }
 
 /// Records a log entry for the running script.

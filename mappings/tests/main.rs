@@ -13,6 +13,7 @@ mod dry_run;
 mod errors;
 mod helpers;
 mod limits;
+mod memory;
 mod merge;
 mod robustness;
 mod sandbox;

@@ -8,7 +8,7 @@ use actix_web::{App, HttpServer, web};
 use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
 
-use crate::config::Settings;
+use crate::config::{Secret, Settings};
 use crate::crypto::{self, Keys};
 use crate::db::{self, Backend, Db};
 use crate::http::json::BodyLimit;
@@ -57,7 +57,10 @@ impl AppState {
     /// settings. Fails (and the process exits) when the database cannot be reached.
     pub fn initialise(mut settings: Settings) -> Result<web::Data<Self>, StartupError> {
         let generated = settings.secret_key.is_none();
-        let secret = crypto::resolve_secret_key(settings.secret_key.as_deref(), &settings.data_dir)?;
+        let secret = crypto::resolve_secret_key(
+            settings.secret_key.as_ref().map(Secret::expose),
+            &settings.data_dir,
+        )?;
         if generated && settings.database.backend() == Backend::Postgres {
             tracing::warn!(
                 path = %settings.data_dir.join("secret_key").display(),
@@ -65,7 +68,7 @@ impl AppState {
                  database must use the same secret_key"
             );
         }
-        settings.secret_key = Some(secret.clone());
+        settings.secret_key = Some(Secret::from(secret.clone()));
         let db = Db::open(&settings.database, &settings.db)?;
         {
             let mut conn = db.get()?;
@@ -176,6 +179,36 @@ pub fn build(
         .wrap(from_fn(metrics::track))
 }
 
+/// The app on the separate metrics listener (`metrics_listen`): `/metrics` and nothing else.
+pub fn metrics_app(
+    state: web::Data<AppState>,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<BoxBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    App::new()
+        .app_data(state)
+        .route("/metrics", web::get().to(metrics::render))
+        .default_service(web::to(extract::api_not_found))
+        .wrap(security_headers())
+}
+
+/// The metrics server on `listener` (one worker: scrapes are rare).
+pub fn metrics_server(
+    state: web::Data<AppState>,
+    listener: std::net::TcpListener,
+) -> std::io::Result<actix_web::dev::Server> {
+    Ok(HttpServer::new(move || metrics_app(state.clone()))
+        .workers(1)
+        .listen(listener)?
+        .run())
+}
+
 /// Headers every response carries: no framing (clickjacking on the login page), no MIME
 /// sniffing, no referrer leaks to other sites, and a script-free content policy.
 fn security_headers() -> actix_web::middleware::DefaultHeaders {
@@ -206,11 +239,24 @@ pub async fn serve(state: web::Data<AppState>) -> std::io::Result<()> {
         .collect::<Vec<_>>()
         .join(", ");
     actix_web::rt::spawn(crate::maintenance::run(state.clone()));
+    let metrics = match state.settings.metrics_listen {
+        Some(addr) => {
+            let listener = std::net::TcpListener::bind(addr)?;
+            tracing::info!(metrics_listen = %listener.local_addr()?, "metrics are served on their own listener");
+            Some(metrics_server(state.clone(), listener)?)
+        }
+        None => None,
+    };
     tracing::info!(
         %listen,
         external_url = %state.settings.external_url,
         database = %state.settings.database.redacted(),
         "Gatehouse is ready"
     );
-    server.run().await
+    match metrics {
+        Some(metrics) => futures_util::future::try_join(server.run(), metrics)
+            .await
+            .map(|_| ()),
+        None => server.run().await,
+    }
 }

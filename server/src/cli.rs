@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::config::{self, Settings};
+use crate::config::{self, Secret, Settings};
 use crate::db::tokens::NewToken;
 use crate::db::{self, Db, time, write_tx};
 use crate::{app, crypto, telemetry, validate};
@@ -270,7 +270,10 @@ pub fn list_keys(settings: &Settings) -> anyhow::Result<()> {
 /// `gatehouse keys rotate <key>`: prints the new kid.
 pub fn rotate_key(settings: &Settings, wanted: &str) -> anyhow::Result<()> {
     let db = open_migrated(settings)?;
-    let secret = crypto::resolve_secret_key(settings.secret_key.as_deref(), &settings.data_dir)?;
+    let secret = crypto::resolve_secret_key(
+        settings.secret_key.as_ref().map(Secret::expose),
+        &settings.data_dir,
+    )?;
     let keys = crypto::Keys::from_secret(&secret);
     let mut conn = db.get()?;
     let new = write_tx(&mut conn.conn, |conn| {

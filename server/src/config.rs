@@ -15,9 +15,60 @@ use crate::db::{DatabaseUrl, DbOptions};
 const NON_CONFIG_ENV: &[&str] = &["GATEHOUSE_CONFIG", "GATEHOUSE_LOG"];
 const NON_CONFIG_ENV_PREFIXES: &[&str] = &["GATEHOUSE_TEST_"];
 
+/// A secret setting (key, token, password). `Debug`, `Display` and `Serialize` print a mask, so
+/// that no log line, panic message or `check-config` output carries the value; code that needs
+/// the value asks for it with [`Secret::expose`].
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub const MASK: &'static str = "********";
+
+    /// The secret itself, for the one place that uses it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<String> for Secret {
+    fn from(value: String) -> Self {
+        Self(value)
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(value: &str) -> Self {
+        Self(value.to_owned())
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(Self::MASK)
+    }
+}
+
+impl std::fmt::Display for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(Self::MASK)
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(Self::MASK)
+    }
+}
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        lenient_string(deserializer).map(Self)
+    }
+}
+
 /// The raw configuration as written by the operator. Every key has a default; see the README's
 /// configuration table.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RawConfig {
     /// Address the HTTP server listens on.
@@ -33,14 +84,14 @@ pub struct RawConfig {
     pub data_dir: PathBuf,
     /// At least 32 characters; keys for encryption at rest are derived from it. Generated into
     /// `data_dir` on first start when not set.
-    #[serde(deserialize_with = "lenient_opt_string")]
-    pub secret_key: Option<String>,
+    #[serde(deserialize_with = "lenient_opt_secret")]
+    pub secret_key: Option<Secret>,
     /// Creates (idempotently) the superuser `admin` with this API token.
-    #[serde(deserialize_with = "lenient_opt_string")]
-    pub bootstrap_token: Option<String>,
+    #[serde(deserialize_with = "lenient_opt_secret")]
+    pub bootstrap_token: Option<Secret>,
     /// Creates (idempotently) the superuser `admin` with this password.
-    #[serde(deserialize_with = "lenient_opt_string")]
-    pub bootstrap_password: Option<String>,
+    #[serde(deserialize_with = "lenient_opt_secret")]
+    pub bootstrap_password: Option<Secret>,
     /// `text` or `json`.
     #[serde(deserialize_with = "lenient_string")]
     pub log_format: String,
@@ -57,6 +108,15 @@ pub struct RawConfig {
     pub workers: usize,
     /// Use `X-Forwarded-For`/`Forwarded` for the client IP (only behind a trusted proxy).
     pub trust_forwarded_headers: bool,
+    /// How many proxies in front of Gatehouse append to `X-Forwarded-For`/`Forwarded`: the client
+    /// IP is the entry that many places from the right (1: the one the nearest proxy added).
+    pub trusted_proxy_hops: u32,
+    /// Bearer token that `/metrics` requires when set.
+    #[serde(deserialize_with = "lenient_opt_secret")]
+    pub metrics_token: Option<Secret>,
+    /// A separate address for `/metrics`; when set, the main listener does not serve metrics.
+    #[serde(deserialize_with = "lenient_opt_string")]
+    pub metrics_listen: Option<String>,
     /// A folder whose template files replace the embedded ones by name.
     pub templates_dir: Option<PathBuf>,
     /// Upstream (source) logins one client IP may start per minute; 0 turns the limit off.
@@ -82,6 +142,9 @@ impl Default for RawConfig {
             max_body_bytes: 1024 * 1024,
             workers: 0,
             trust_forwarded_headers: false,
+            trusted_proxy_hops: 1,
+            metrics_token: None,
+            metrics_listen: None,
             templates_dir: None,
             login_starts_per_minute: 60,
             mappings: gatehouse_mappings::Limits::default(),
@@ -116,6 +179,10 @@ fn lenient_string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, 
     Scalar::deserialize(deserializer).map(Scalar::into_string)
 }
 
+fn lenient_opt_secret<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Secret>, D::Error> {
+    Ok(lenient_opt_string(deserializer)?.map(Secret))
+}
+
 fn lenient_opt_string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
     let value = Option::<Scalar>::deserialize(deserializer)?.map(Scalar::into_string);
     Ok(value.filter(|v| !v.is_empty()))
@@ -145,26 +212,53 @@ impl ConfigError {
     }
 }
 
-/// Validated configuration, passed to everything that needs it (no globals).
-#[derive(Debug, Clone)]
+/// Validated configuration, passed to everything that needs it (no globals). `Debug` masks the
+/// secrets and the database password.
+#[derive(Clone)]
 pub struct Settings {
     pub listen: SocketAddr,
     pub external_url: url::Url,
     pub database: DatabaseUrl,
     pub data_dir: PathBuf,
-    /// `None` until [`crate::crypto::SecretKey::resolve`] has read or generated the key file.
-    pub secret_key: Option<String>,
-    pub bootstrap_token: Option<String>,
-    pub bootstrap_password: Option<String>,
+    /// `None` until [`crate::crypto::resolve_secret_key`] has read or generated the key file.
+    pub secret_key: Option<Secret>,
+    pub bootstrap_token: Option<Secret>,
+    pub bootstrap_password: Option<Secret>,
     pub log_format: LogFormat,
     pub log_level: String,
     pub db: DbOptions,
     pub max_body_bytes: usize,
     pub workers: usize,
     pub trust_forwarded_headers: bool,
+    pub trusted_proxy_hops: u32,
+    pub metrics_token: Option<Secret>,
+    pub metrics_listen: Option<SocketAddr>,
     pub templates_dir: Option<PathBuf>,
     pub login_starts_per_minute: u32,
     pub mappings: gatehouse_mappings::Limits,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The same masked view as `check-config`: secrets and the database password never print.
+        write!(f, "Settings {}", self.masked_summary())
+    }
+}
+
+impl std::fmt::Debug for RawConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let database = DatabaseUrl::parse(&self.database_url)
+            .map(|d| d.redacted())
+            .unwrap_or_else(|_| "(invalid)".to_owned());
+        f.debug_struct("RawConfig")
+            .field("listen", &self.listen)
+            .field("database_url", &database)
+            .field("secret_key", &self.secret_key)
+            .field("bootstrap_token", &self.bootstrap_token)
+            .field("bootstrap_password", &self.bootstrap_password)
+            .field("metrics_token", &self.metrics_token)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Settings {
@@ -194,7 +288,7 @@ impl Settings {
 
     /// The effective configuration for `check-config`, secrets masked.
     pub fn masked_summary(&self) -> serde_json::Value {
-        let mask = |v: &Option<String>| v.as_ref().map(|_| "********");
+        let mask = |v: &Option<Secret>| v.as_ref().map(|_| Secret::MASK);
         serde_json::json!({
             "listen": self.listen.to_string(),
             "external_url": self.external_url.as_str(),
@@ -211,6 +305,9 @@ impl Settings {
             "max_body_bytes": self.max_body_bytes,
             "workers": self.workers,
             "trust_forwarded_headers": self.trust_forwarded_headers,
+            "trusted_proxy_hops": self.trusted_proxy_hops,
+            "metrics_token": mask(&self.metrics_token),
+            "metrics_listen": self.metrics_listen.map(|a| a.to_string()),
             "templates_dir": self.templates_dir.as_ref().map(|p| p.display().to_string()),
             "login_starts_per_minute": self.login_starts_per_minute,
             "mappings": self.mappings,
@@ -317,12 +414,12 @@ pub fn validate(raw: RawConfig) -> Result<Settings, ConfigError> {
     }
     let database = DatabaseUrl::parse(&raw.database_url).map_err(|m| ConfigError::new("database_url", m))?;
     if let Some(key) = &raw.secret_key
-        && key.chars().count() < 32
+        && key.expose().chars().count() < 32
     {
         return Err(ConfigError::new("secret_key", "must be at least 32 characters"));
     }
     if let Some(token) = &raw.bootstrap_token
-        && token.len() < 16
+        && token.expose().len() < 16
     {
         return Err(ConfigError::new(
             "bootstrap_token",
@@ -330,7 +427,7 @@ pub fn validate(raw: RawConfig) -> Result<Settings, ConfigError> {
         ));
     }
     if let Some(password) = &raw.bootstrap_password
-        && password.chars().count() < 8
+        && password.expose().chars().count() < 8
     {
         return Err(ConfigError::new(
             "bootstrap_password",
@@ -372,6 +469,10 @@ pub fn validate(raw: RawConfig) -> Result<Settings, ConfigError> {
             format!("{} is not a directory", dir.display()),
         ));
     }
+    let metrics_listen = validate_metrics(&raw, listen)?;
+    if !(1..=16).contains(&raw.trusted_proxy_hops) {
+        return Err(ConfigError::new("trusted_proxy_hops", "must be between 1 and 16"));
+    }
     raw.mappings
         .validate()
         .map_err(|e| ConfigError::new(&format!("mappings.{}", e.field), e.reason))?;
@@ -398,8 +499,37 @@ pub fn validate(raw: RawConfig) -> Result<Settings, ConfigError> {
         max_body_bytes: raw.max_body_bytes,
         workers,
         trust_forwarded_headers: raw.trust_forwarded_headers,
+        trusted_proxy_hops: raw.trusted_proxy_hops,
+        metrics_token: raw.metrics_token,
+        metrics_listen,
         templates_dir: raw.templates_dir,
         login_starts_per_minute: raw.login_starts_per_minute,
         mappings: raw.mappings,
     })
+}
+
+/// `metrics_token` is long enough to resist guessing; `metrics_listen` is an address other than
+/// `listen`.
+fn validate_metrics(raw: &RawConfig, listen: SocketAddr) -> Result<Option<SocketAddr>, ConfigError> {
+    if let Some(token) = &raw.metrics_token
+        && token.expose().len() < 16
+    {
+        return Err(ConfigError::new(
+            "metrics_token",
+            "must be at least 16 characters",
+        ));
+    }
+    let Some(text) = &raw.metrics_listen else {
+        return Ok(None);
+    };
+    let addr: SocketAddr = text.parse().map_err(|_| {
+        ConfigError::new(
+            "metrics_listen",
+            format!("`{text}` is not an address like 127.0.0.1:9090"),
+        )
+    })?;
+    if addr == listen && addr.port() != 0 {
+        return Err(ConfigError::new("metrics_listen", "must differ from `listen`"));
+    }
+    Ok(Some(addr))
 }

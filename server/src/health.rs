@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use actix_web::{HttpResponse, get, web};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, get, web};
 use serde_json::json;
 
 use crate::app::AppState;
@@ -32,9 +32,21 @@ pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
-/// Prometheus metrics in the text exposition format.
-#[utoipa::path(tag = "health", responses((status = 200, description = "Prometheus text format")))]
+/// Prometheus metrics in the text exposition format. With `metrics_listen` set, they are served
+/// only there, and this route answers 404.
+#[utoipa::path(
+    tag = "health",
+    responses(
+        (status = 200, description = "Prometheus text format"),
+        (status = 401, description = "`metrics_token` is set and the request does not carry it"),
+        (status = 404, description = "Metrics are served on `metrics_listen` instead")
+    )
+)]
 #[get("/metrics")]
-pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    crate::http::metrics::render(state).await
+pub async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    if state.settings.metrics_listen.is_some() {
+        return crate::error::ApiError::NotFound("Metrics are not served on this address.".into())
+            .error_response();
+    }
+    crate::http::metrics::render(req, state).await
 }

@@ -18,5 +18,6 @@ pub mod provider;
 pub mod sessions;
 pub mod sources;
 pub mod telemetry;
+pub mod text;
 pub mod validate;
 pub mod web;

@@ -80,6 +80,7 @@ pub const UNIQUE_RULES: &[(&str, &str, &str)] = &[
         "provider_federation_sources.provider_id, provider_federation_sources.source_id",
         "jwt_federation_sources",
     ),
+    ("bootstrap_records_pkey", "bootstrap_records.name", "bootstrap"),
     (
         "group_members_pkey",
         "group_members.group_id, group_members.user_id",

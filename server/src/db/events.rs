@@ -58,6 +58,43 @@ pub fn insert(conn: &mut DbConn, event: &Event<'_>) -> Result<EventRow, StoreErr
     insert_at(conn, event, super::time::now())
 }
 
+/// The longest string an event context keeps. Callers already strip and cap upstream text
+/// ([`crate::text::upstream_text`]); this is the last line of defence against a string that
+/// slipped through filling the table.
+pub const MAX_CONTEXT_STRING: usize = 8192;
+
+/// `context` with every string cut to [`MAX_CONTEXT_STRING`] characters.
+fn bounded(context: &Value) -> std::borrow::Cow<'_, Value> {
+    fn too_long(value: &Value) -> bool {
+        match value {
+            Value::String(s) => s.len() > MAX_CONTEXT_STRING,
+            Value::Array(items) => items.iter().any(too_long),
+            Value::Object(map) => map
+                .iter()
+                .any(|(k, v)| k.len() > MAX_CONTEXT_STRING || too_long(v)),
+            _ => false,
+        }
+    }
+    fn cut(value: &Value) -> Value {
+        match value {
+            Value::String(s) => Value::String(crate::text::cap(s, MAX_CONTEXT_STRING)),
+            Value::Array(items) => Value::Array(items.iter().map(cut).collect()),
+            Value::Object(map) => Value::Object(
+                map.iter()
+                    .map(|(k, v)| (crate::text::cap(k, MAX_CONTEXT_STRING), cut(v)))
+                    .collect(),
+            ),
+            other => other.clone(),
+        }
+    }
+    // Almost every context is small: copy only when something is too long.
+    if too_long(context) {
+        std::borrow::Cow::Owned(cut(context))
+    } else {
+        std::borrow::Cow::Borrowed(context)
+    }
+}
+
 /// [`insert`] with an explicit time (housekeeping runs on an injected clock).
 pub fn insert_at(
     conn: &mut DbConn,
@@ -69,7 +106,7 @@ pub fn insert_at(
         action: event.action,
         user_pk: event.user.as_ref().map(|u| u.pk),
         user_json: event.user.as_ref().map(serde_json::to_string).transpose()?,
-        context: serde_json::to_string(&event.context)?,
+        context: serde_json::to_string(&bounded(&event.context))?,
         client_ip: event.client_ip,
         created,
     };

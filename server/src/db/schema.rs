@@ -396,6 +396,14 @@ diesel::joinable!(oauth_grants -> users (user_id));
 diesel::joinable!(authorization_codes -> providers (provider_id));
 diesel::joinable!(refresh_tokens -> oauth_grants (grant_id));
 
+diesel::table! {
+    bootstrap_records (name) {
+        name -> Text,
+        user_id -> BigInt,
+        created -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     groups,
@@ -423,4 +431,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     authorization_codes,
     refresh_tokens,
     revoked_tokens,
+    bootstrap_records,
 );

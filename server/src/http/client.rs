@@ -1,9 +1,17 @@
 //! Who is calling: the client IP (forwarded headers only when configured as trusted) and the user
 //! agent, for the event log.
+//!
+//! Proxies *append* to `X-Forwarded-For` and `Forwarded`, so only the right-most entries were
+//! written by proxies Gatehouse trusts; everything to their left came from the client. With
+//! `trusted_proxy_hops = n`, the client IP is the n-th entry from the right. A header with fewer
+//! entries, an entry that is not an IP address, or the two headers naming different addresses
+//! mean the proxies did not write what was configured: the peer address is used instead.
 
 use std::future::{Ready, ready};
+use std::net::{IpAddr, SocketAddr};
 
 use actix_web::dev::Payload;
+use actix_web::http::header::{FORWARDED, HeaderMap, HeaderName, X_FORWARDED_FOR};
 use actix_web::{FromRequest, HttpRequest, web};
 
 use crate::app::AppState;
@@ -18,14 +26,13 @@ pub struct ClientInfo {
 
 impl ClientInfo {
     pub fn of(req: &HttpRequest) -> Self {
-        let trust_forwarded = req
+        let hops = req
             .app_data::<web::Data<AppState>>()
-            .is_some_and(|state| state.settings.trust_forwarded_headers);
-        let ip = if trust_forwarded {
-            req.connection_info().realip_remote_addr().map(strip_port)
-        } else {
-            req.peer_addr().map(|addr| addr.ip().to_string())
-        };
+            .filter(|state| state.settings.trust_forwarded_headers)
+            .map(|state| state.settings.trusted_proxy_hops);
+        let peer = req.peer_addr().map(|addr| addr.ip());
+        let forwarded = hops.and_then(|hops| forwarded_ip(req.headers(), hops));
+        let ip = forwarded.or(peer).map(|ip| ip.to_string());
         Self {
             ip,
             user_agent: req
@@ -44,11 +51,52 @@ impl ClientInfo {
     }
 }
 
-fn strip_port(addr: &str) -> String {
-    match addr.parse::<std::net::SocketAddr>() {
-        Ok(sock) => sock.ip().to_string(),
-        Err(_) => addr.trim_matches(['[', ']']).to_owned(),
+/// The client IP the trusted proxies recorded, `hops` entries from the right.
+fn forwarded_ip(headers: &HeaderMap, hops: u32) -> Option<IpAddr> {
+    let from_xff = pick(&entries(headers, X_FORWARDED_FOR, |e| Some(e)), hops);
+    let from_forwarded = pick(&entries(headers, FORWARDED, forwarded_for), hops);
+    match (from_xff, from_forwarded) {
+        (Some(a), Some(b)) if a != b => {
+            tracing::debug!(%a, %b, "X-Forwarded-For and Forwarded disagree; using the peer address");
+            None
+        }
+        (a, b) => a.or(b),
     }
+}
+
+/// Every entry of every `name` header, in order, as `extract` finds the address in it.
+fn entries(headers: &HeaderMap, name: HeaderName, extract: fn(&str) -> Option<&str>) -> Vec<Option<&str>> {
+    headers
+        .get_all(name)
+        .flat_map(|value| value.to_str().unwrap_or_default().split(','))
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty())
+        .map(extract)
+        .collect()
+}
+
+/// The entry `hops` places from the right, if there are that many and it is an IP address.
+fn pick(entries: &[Option<&str>], hops: u32) -> Option<IpAddr> {
+    let index = entries.len().checked_sub(usize::try_from(hops).ok()?)?;
+    entries.get(index).copied().flatten().and_then(parse_ip)
+}
+
+/// The `for=` parameter of one `Forwarded` element (RFC 7239).
+fn forwarded_for(element: &str) -> Option<&str> {
+    element.split(';').find_map(|pair| {
+        let (key, value) = pair.split_once('=')?;
+        key.trim()
+            .eq_ignore_ascii_case("for")
+            .then(|| value.trim().trim_matches('"'))
+    })
+}
+
+/// `192.0.2.1`, `192.0.2.1:4711`, `2001:db8::1` or `[2001:db8::1]:4711`.
+fn parse_ip(text: &str) -> Option<IpAddr> {
+    text.parse::<IpAddr>()
+        .or_else(|_| text.parse::<SocketAddr>().map(|sock| sock.ip()))
+        .or_else(|_| text.trim_matches(['[', ']']).parse::<IpAddr>())
+        .ok()
 }
 
 impl FromRequest for ClientInfo {

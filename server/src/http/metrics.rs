@@ -1,18 +1,46 @@
 //! Prometheus metrics: request counts and latencies by route pattern and status, and database
-//! pool occupancy. Routes are labelled by their pattern (`/api/v3/core/users/{pk}/`), never by the
-//! raw path, so label cardinality stays bounded.
+//! pool occupancy. Every label comes from a closed set, so that no client can add series: routes
+//! are labelled by their pattern (`/api/v3/core/users/{pk}/`) or [`UNMATCHED`], never by the raw
+//! path, and methods outside the standard ones by [`OTHER_METHOD`]. `/metrics` itself may
+//! require a bearer token (`metrics_token`) and may live on its own listener (`metrics_listen`).
 
 use std::time::Instant;
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::{Method, header};
 use actix_web::middleware::Next;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
 use crate::app::AppState;
+use crate::error::ApiError;
+
+/// The route label of every request that matched no route.
+pub const UNMATCHED: &str = "unmatched";
+/// The method label of every request whose method is not a standard one.
+pub const OTHER_METHOD: &str = "OTHER";
+
+/// The label for `method`: its name for the standard methods, [`OTHER_METHOD`] otherwise.
+fn method_label(method: &Method) -> &'static str {
+    const STANDARD: [Method; 9] = [
+        Method::GET,
+        Method::HEAD,
+        Method::POST,
+        Method::PUT,
+        Method::DELETE,
+        Method::CONNECT,
+        Method::OPTIONS,
+        Method::TRACE,
+        Method::PATCH,
+    ];
+    STANDARD
+        .iter()
+        .find(|m| *m == method)
+        .map_or(OTHER_METHOD, Method::as_str)
+}
 
 #[derive(Clone)]
 pub struct Metrics {
@@ -81,7 +109,7 @@ pub async fn track(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let started = Instant::now();
-    let method = req.method().to_string();
+    let method = method_label(req.method());
     let metrics = req.app_data::<web::Data<AppState>>().map(|s| s.metrics.clone());
     let result = next.call(req).await;
     let elapsed = started.elapsed();
@@ -90,22 +118,48 @@ pub async fn track(
             res.status().as_u16(),
             res.request()
                 .match_pattern()
-                .unwrap_or_else(|| "unmatched".to_owned()),
+                .unwrap_or_else(|| UNMATCHED.to_owned()),
         ),
         Err(err) => (
             err.as_response_error().status_code().as_u16(),
-            "unmatched".to_owned(),
+            UNMATCHED.to_owned(),
         ),
     };
     if let Some(metrics) = metrics {
-        metrics.observe(&method, &route, status, elapsed.as_secs_f64());
+        metrics.observe(method, &route, status, elapsed.as_secs_f64());
     }
     tracing::debug!(%method, %route, status, elapsed_ms = elapsed.as_secs_f64() * 1000.0, "request");
     result.map(ServiceResponse::map_into_boxed_body)
 }
 
-/// `GET /metrics` in the Prometheus text format.
-pub async fn render(state: web::Data<AppState>) -> HttpResponse {
+/// Whether the request carries the configured `metrics_token` (always true when none is set).
+/// Compared in constant time, so that the answer time says nothing about the token.
+fn authorised(req: &HttpRequest, state: &AppState) -> bool {
+    let Some(expected) = &state.settings.metrics_token else {
+        return true;
+    };
+    let given = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    use subtle::ConstantTimeEq;
+    bool::from(given.as_bytes().ct_eq(expected.expose().as_bytes()))
+}
+
+/// `GET /metrics` in the Prometheus text format, after the token check. 401 without the
+/// configured token.
+pub async fn render(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    if !authorised(&req, &state) {
+        let mut response =
+            ApiError::Unauthenticated("A valid metrics token is required.".into()).error_response();
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            header::HeaderValue::from_static("Bearer realm=\"metrics\""),
+        );
+        return response;
+    }
     let (connections, idle) = state.db.pool_state();
     state
         .metrics

@@ -28,6 +28,7 @@ use crate::flows::stages::source_sync::{self, SourceSyncSettings};
 use crate::flows::stages::{FlowEnv, PlannedStage};
 use crate::http::client::ClientInfo;
 use crate::sessions::SESSION_COOKIE;
+use crate::text::{upstream_json, upstream_text};
 use crate::web::cookies;
 
 #[derive(Debug, Default, Deserialize)]
@@ -109,7 +110,11 @@ async fn handle(
     };
     match complete(&state, &req, &client, &source, params).await {
         Ok(response) => response,
-        Err(failure) => {
+        Err(mut failure) => {
+            // Failures quote upstream text (error descriptions, plugin errors): strip and cap it
+            // before it reaches the event, the log line and the page.
+            failure.message = upstream_text(&failure.message);
+            failure.detail = upstream_json(&failure.detail);
             let name = source.name.clone();
             let (client_for_event, reason, detail) = (client.clone(), failure.reason, failure.detail.clone());
             let message = failure.message.clone();
@@ -236,13 +241,12 @@ async fn complete(
             .next()
             .map(str::trim)
             .filter(|l| !l.is_empty())
-            .unwrap_or(&error)
-            .to_owned();
+            .unwrap_or(&error);
         return Err(Failure::new(
             StatusCode::BAD_REQUEST,
             "upstream_error",
-            first,
-            json!({"error": error, "error_description": description}),
+            upstream_text(first),
+            json!({"error": upstream_text(&error), "error_description": upstream_text(&description)}),
         ));
     }
     let code = params

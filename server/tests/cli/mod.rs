@@ -563,3 +563,5 @@ fn mapping_limits_are_configuration() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("timeout"), "{}", stderr(&out));
 }
+
+mod infra;

@@ -3,13 +3,18 @@
 mod availability;
 mod bad_input;
 mod bootstrap;
+mod bootstrap_record;
+mod client_ip;
 mod concurrency;
 mod events;
 mod groups;
 mod maintenance;
+mod metrics_protection;
 mod openapi;
+mod secrets;
 mod storage;
 mod tokens;
+mod upstream_text;
 mod users;
 
 use gatehouse_testkit::TestApp;
