@@ -850,10 +850,10 @@ pub fn submit(
             commit_run(conn, env, &flow, &mut working, None, effects, true)
         }
         Ok(StageOutcome::Show(challenge)) => {
-            // Rejected answer: a stored flow keeps counting failures. A fresh one stays unstored
-            // unless it counted a failed password: else each attempt would start from zero and
-            // the stage's `failed_attempts_before_cancel` could never be reached.
-            if (working.row.is_some() || working.context.password_failures > 0)
+            // Rejected answer: a stored flow keeps its state; a fresh one stays unstored (the
+            // password stage counts its failures per flow cookie in `rate_limits`, so its
+            // `failed_attempts_before_cancel` holds without a stored flow).
+            if working.row.is_some()
                 && !persist(
                     conn,
                     &flow,
