@@ -173,18 +173,7 @@ impl OAuthSource {
 
 /// A configuration for the plugin's URL resolution and validation (no secret needed).
 fn config_for(row: &SourceRow, settings: Value) -> SourceConfig {
-    SourceConfig {
-        slug: row.slug.clone(),
-        name: row.name.clone(),
-        consumer_key: row.consumer_key.clone(),
-        credential: ClientCredential::Secret(String::new()),
-        additional_scopes: row.additional_scopes.clone(),
-        authorization_url: row.authorization_url.clone(),
-        access_token_url: row.access_token_url.clone(),
-        profile_url: row.profile_url.clone(),
-        oidc_jwks_url: row.oidc_jwks_url.clone(),
-        settings,
-    }
+    crate::sources::config::config_with(row, ClientCredential::Secret(String::new()), settings)
 }
 
 /// Body of create and update. On update, absent fields keep their value; `null` clears the

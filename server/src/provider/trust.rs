@@ -12,6 +12,7 @@ use crate::db::providers::{self, ProviderRow};
 use crate::db::sources::SourceRow;
 use crate::db::{DbConn, StoreError};
 use crate::error::{ApiError, FieldErrors, add_field_error as add};
+use crate::sources::config;
 
 /// What an operator must set on a provider that federates but names nobody.
 pub const NAMES_NOBODY: &str = "A provider with jwt_federation_sources must say who may exchange: set \
@@ -29,18 +30,11 @@ pub fn rules_of(provider: &ProviderRow) -> MachineTokenRules {
 
 /// A source's configuration for checks that need no secret.
 fn config_of(row: &SourceRow) -> SourceConfig {
-    SourceConfig {
-        slug: row.slug.clone(),
-        name: row.name.clone(),
-        consumer_key: row.consumer_key.clone(),
-        credential: ClientCredential::Secret(String::new()),
-        additional_scopes: row.additional_scopes.clone(),
-        authorization_url: row.authorization_url.clone(),
-        access_token_url: row.access_token_url.clone(),
-        profile_url: row.profile_url.clone(),
-        oidc_jwks_url: row.oidc_jwks_url.clone(),
-        settings: serde_json::from_str(&row.settings).unwrap_or_else(|_| serde_json::json!({})),
-    }
+    config::config_with(
+        row,
+        ClientCredential::Secret(String::new()),
+        config::stored_settings(row),
+    )
 }
 
 /// Whether `source` accepts identities of any tenant, which rules it out for federation.

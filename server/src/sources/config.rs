@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use gatehouse_plugins::{ClientCredential, SourceConfig, SourcePlugin};
+use serde_json::Value;
 
 use crate::app::AppState;
 use crate::db::sources::SourceRow;
@@ -52,19 +53,27 @@ pub fn plugin_config(
             "client secret",
         )?)
     };
-    Ok((
-        plugin,
-        SourceConfig {
-            slug: row.slug.clone(),
-            name: row.name.clone(),
-            consumer_key: row.consumer_key.clone(),
-            credential,
-            additional_scopes: row.additional_scopes.clone(),
-            authorization_url: row.authorization_url.clone(),
-            access_token_url: row.access_token_url.clone(),
-            profile_url: row.profile_url.clone(),
-            oidc_jwks_url: row.oidc_jwks_url.clone(),
-            settings: serde_json::from_str(&row.settings).unwrap_or_else(|_| serde_json::json!({})),
-        },
-    ))
+    Ok((plugin, config_with(row, credential, stored_settings(row))))
+}
+
+/// The settings object stored with a source (`{}` if it does not parse).
+pub fn stored_settings(row: &SourceRow) -> Value {
+    serde_json::from_str(&row.settings).unwrap_or_else(|_| serde_json::json!({}))
+}
+
+/// A source's configuration with the given credential and settings. Checks that need no secret
+/// (URL resolution, validation, tenant rules) pass an empty one.
+pub fn config_with(row: &SourceRow, credential: ClientCredential, settings: Value) -> SourceConfig {
+    SourceConfig {
+        slug: row.slug.clone(),
+        name: row.name.clone(),
+        consumer_key: row.consumer_key.clone(),
+        credential,
+        additional_scopes: row.additional_scopes.clone(),
+        authorization_url: row.authorization_url.clone(),
+        access_token_url: row.access_token_url.clone(),
+        profile_url: row.profile_url.clone(),
+        oidc_jwks_url: row.oidc_jwks_url.clone(),
+        settings,
+    }
 }
