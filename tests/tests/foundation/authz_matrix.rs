@@ -157,7 +157,7 @@ both_backends! {
         let forged = [
             ("text/plain", answer.to_string()),
             ("application/x-www-form-urlencoded", "uid_field=kim&password=correct+horse+battery&step=0".to_owned()),
-            ("multipart/form-data; boundary=x", format!("--x\r\nContent-Disposition: form-data; name=\"uid_field\"\r\n\r\nkim\r\n--x--\r\n")),
+            ("multipart/form-data; boundary=x", "--x\r\nContent-Disposition: form-data; name=\"uid_field\"\r\n\r\nkim\r\n--x--\r\n".to_owned()),
         ];
         for (content_type, body) in forged {
             let res = app
