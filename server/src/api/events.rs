@@ -16,7 +16,7 @@ use crate::db::events::{EventFilter, EventRow, EventUser};
 use crate::db::{self, StoreError, time, write_tx};
 use crate::error::{ApiError, FieldErrors};
 use crate::http::client::ClientInfo;
-use crate::http::json::ApiJson;
+use crate::http::json::{ApiJson, from_value};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Event {
@@ -158,10 +158,10 @@ pub async fn create(
     state: web::Data<AppState>,
     caller: Caller,
     client: ClientInfo,
-    body: ApiJson<EventCreate>,
+    body: ApiJson<Value>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_superuser()?;
-    let body = body.0;
+    let body: EventCreate = from_value(body.0)?;
     let mut errors = FieldErrors::new();
     let action_ok = body.action.len() <= 64
         && body.action.starts_with("custom_")

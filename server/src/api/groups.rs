@@ -14,7 +14,7 @@ use crate::db::groups::{GroupChanges, GroupFilter, GroupRow, NewGroup};
 use crate::db::{self, DbConn, GroupId, StoreError, UserId, write_tx};
 use crate::error::{ApiError, FieldErrors};
 use crate::http::client::ClientInfo;
-use crate::http::json::{ApiJson, double_option};
+use crate::http::json::{ApiJson, double_option, from_value};
 use crate::validate;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -456,9 +456,11 @@ pub async fn add_user(
     caller: Caller,
     client: ClientInfo,
     pk: web::Path<String>,
-    body: ApiJson<UserAccountRef>,
+    body: ApiJson<Value>,
 ) -> Result<HttpResponse, ApiError> {
-    change_membership(state, caller, client, pk.into_inner(), body.0.pk, true).await
+    caller.require_superuser()?;
+    let body: UserAccountRef = from_value(body.0)?;
+    change_membership(state, caller, client, pk.into_inner(), body.pk, true).await
 }
 
 #[utoipa::path(
@@ -474,7 +476,9 @@ pub async fn remove_user(
     caller: Caller,
     client: ClientInfo,
     pk: web::Path<String>,
-    body: ApiJson<UserAccountRef>,
+    body: ApiJson<Value>,
 ) -> Result<HttpResponse, ApiError> {
-    change_membership(state, caller, client, pk.into_inner(), body.0.pk, false).await
+    caller.require_superuser()?;
+    let body: UserAccountRef = from_value(body.0)?;
+    change_membership(state, caller, client, pk.into_inner(), body.pk, false).await
 }

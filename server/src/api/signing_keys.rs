@@ -14,7 +14,7 @@ use crate::db::signing_keys::SigningKeyRow;
 use crate::db::{self, DbConn, StoreError, time, write_tx};
 use crate::error::ApiError;
 use crate::http::client::ClientInfo;
-use crate::http::json::ApiJson;
+use crate::http::json::{ApiJson, from_value};
 use crate::provider::keys::{self, SigningAlgorithm};
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -117,10 +117,10 @@ pub async fn create(
     state: web::Data<AppState>,
     caller: Caller,
     client: ClientInfo,
-    body: ApiJson<SigningKeyCreate>,
+    body: ApiJson<Value>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_superuser()?;
-    let body = body.0;
+    let body: SigningKeyCreate = from_value(body.0)?;
     if body.name.trim().is_empty() {
         return Err(ApiError::field("name", "This field may not be blank."));
     }

@@ -15,7 +15,7 @@ use crate::db::users::{NewUser, UserChanges, UserFilter, UserRow};
 use crate::db::{self, DbConn, GroupId, UserId, time, write_tx};
 use crate::error::{ApiError, FieldErrors};
 use crate::http::client::ClientInfo;
-use crate::http::json::ApiJson;
+use crate::http::json::{ApiJson, from_value};
 use crate::validate;
 
 /// A group as embedded in a user.
@@ -479,13 +479,14 @@ pub async fn set_password(
     caller: Caller,
     client: ClientInfo,
     pk: web::Path<i64>,
-    body: ApiJson<SetPassword>,
+    body: ApiJson<Value>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_superuser()?;
-    validate::password(&body.0.password).map_err(|m| ApiError::field("password", m))?;
+    let body: SetPassword = from_value(body.0)?;
+    validate::password(&body.password).map_err(|m| ApiError::field("password", m))?;
     let id = UserId(pk.into_inner());
     // Hash before taking a connection: argon2 is deliberately slow.
-    let password = body.0.password;
+    let password = body.password;
     let hash = web::block(move || crate::crypto::hash_password(&password))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))??;

@@ -395,11 +395,14 @@ pub fn sync(
             parent_id: None,
             updated: None,
         };
+        let mut changed = false;
         if changes.is_superuser.is_some() || changes.attributes.is_some() {
             super::groups::update(conn, super::GroupId(*id), &changes)?;
+            changed = true;
         }
         if let Some(new_name) = rename {
-            // A rename upstream; if the new name is taken locally, keep the old one.
+            // A rename upstream; if the new name is taken locally, keep the old one. That is no
+            // change, so a login after it stays a read-only login (no sync event every time).
             let free: i64 = groups::table
                 .filter(groups::name.eq(&new_name))
                 .count()
@@ -408,9 +411,12 @@ pub fn sync(
                 diesel::update(groups::table.find(*id))
                     .set((groups::name.eq(new_name), groups::updated.eq(now)))
                     .execute(conn)?;
+                changed = true;
             }
         }
-        report.updated += 1;
+        if changed {
+            report.updated += 1;
+        }
     }
 
     // Memberships: the user's groups linked to this source versus the wanted set.

@@ -198,8 +198,16 @@ fn redeem_code(
             },
         )?;
         if !oauth::claim_code(conn, row.id, grant.id)? {
+            // A concurrent redemption won (PostgreSQL let both read the code unused). The code was
+            // still presented twice, so the replay rule applies: revoke what the winner got, and
+            // the grant made here for nothing.
+            oauth::revoke_grant(conn, grant.id)?;
+            if let Some(winner) = oauth::code_by_hash(conn, &row.code_hash)?.and_then(|r| r.grant_id) {
+                oauth::revoke_grant(conn, winner)?;
+            }
+            tracing::warn!(provider = %client.provider.name, "authorization code redeemed concurrently; its tokens are revoked");
             return Ok(Err(OAuthError::invalid_grant(
-                "the authorization code was already used",
+                "the authorization code was already used; the tokens issued for it are revoked",
             )));
         }
         let response = issue(
@@ -319,8 +327,12 @@ fn refresh(
             Err(e) => return Ok(Err(e)),
         };
         if !oauth::rotate_refresh(conn, row.id)? {
+            // A concurrent rotation won: the token was used twice all the same, so the reuse rule
+            // applies whichever request read it first.
+            oauth::revoke_grant(conn, grant.id)?;
+            tracing::warn!(provider = %client.provider.name, "refresh token used concurrently; grant revoked");
             return Ok(Err(OAuthError::invalid_grant(
-                "the refresh token was already used",
+                "the refresh token was already used; the grant is revoked",
             )));
         }
         // The rotated token must carry on even if `offline_access` was narrowed away.

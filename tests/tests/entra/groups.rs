@@ -236,6 +236,36 @@ crate::entra_test!(concurrent_first_logins_share_new_groups, |_source| {}, |env|
     for login in &results {
         login.assert_logged_in();
     }
+    // Each person's 40 memberships were removed, by logins racing each other.
+    let (_, groups) = env
+        .api(
+            "GET",
+            "/api/v3/core/groups/?search=Race%20Group&page_size=100",
+            None,
+        )
+        .await;
+    assert_eq!(groups["pagination"]["count"], SHARED, "{groups}");
+    for group in groups["results"].as_array().unwrap() {
+        assert_eq!(
+            group["users"],
+            json!([]),
+            "{}: members left behind",
+            group["name"]
+        );
+    }
+    for upn in &upns {
+        let (_, users) = env
+            .api("GET", &format!("/api/v3/core/users/?username={upn}"), None)
+            .await;
+        let user = &users["results"][0];
+        assert_eq!(user["groups"].as_array().map(Vec::len), Some(1), "{upn}: {user}");
+    }
+    let syncs = env.events("source_group_sync").await;
+    let removed: i64 = syncs[..PEOPLE]
+        .iter()
+        .map(|e| e["context"]["report"]["removed"].as_i64().unwrap())
+        .sum();
+    assert_eq!(removed, (PEOPLE * SHARED) as i64, "{syncs:?}");
     let (_, groups) = env
         .api("GET", "/api/v3/core/groups/?search=Race%20Newcomer", None)
         .await;

@@ -8,6 +8,7 @@ mod matching;
 pub mod negative;
 mod source_api;
 mod source_stage;
+mod sync_edges;
 mod takeover;
 
 /// Defines `sqlite` and `postgres` cases of an async test taking an [`EntraEnv`] built with the

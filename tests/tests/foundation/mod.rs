@@ -1,5 +1,6 @@
 //! The foundation: storage, the admin API core, health, metrics and the OpenAPI document.
 
+mod authz_matrix;
 mod availability;
 mod bad_input;
 mod bootstrap;

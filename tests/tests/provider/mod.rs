@@ -3,6 +3,7 @@
 
 mod admin;
 mod code_flow;
+mod edges;
 mod interop;
 mod introspection;
 mod keys;
