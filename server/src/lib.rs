@@ -13,6 +13,7 @@ pub mod error;
 pub mod flows;
 pub mod health;
 pub mod http;
+pub mod json;
 pub mod maintenance;
 pub mod provider;
 pub mod sessions;
