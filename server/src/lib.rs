@@ -18,6 +18,7 @@ pub mod maintenance;
 pub mod provider;
 pub mod sessions;
 pub mod sources;
+pub mod state;
 pub mod telemetry;
 pub mod text;
 pub mod validate;
