@@ -1,5 +1,6 @@
-//! The application: shared state built once at start, and the actix `App` (routes, middleware,
-//! extractor configuration) used both by the server and, in-process, by the tests.
+//! The route table: the actix `App` (routes, middleware, extractor configuration) used both by the
+//! server and, in-process, by the tests. The shared state lives in [`crate::state`], which imports
+//! no handler; this module imports them all and nothing below the handlers imports it.
 
 use actix_web::body::BoxBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
@@ -8,109 +9,26 @@ use actix_web::{App, HttpServer, web};
 use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
 
-use crate::config::{Secret, Settings};
-use crate::crypto::{self, Keys};
-use crate::db::{self, Backend, Db};
+use crate::config::Settings;
+use crate::http::client::TrustForwarded;
 use crate::http::json::BodyLimit;
-use crate::http::metrics::Metrics;
 use crate::http::{extract, metrics};
-use crate::{api, bootstrap, health};
+use crate::state::Handlers;
+use crate::{api, health};
 
-/// Everything request handlers share, built once at start.
-#[derive(Debug)]
-pub struct AppState {
-    pub settings: Settings,
-    pub db: Db,
-    pub keys: Keys,
-    pub metrics: Metrics,
-    /// The serialised OpenAPI document.
-    pub openapi: String,
-    pub templates: crate::web::Templates,
-    /// The Rhai engine for property mappings (compiled scripts are cached by content).
-    pub mappings: gatehouse_mappings::MappingEngine,
-    /// Source plugins by name; the server asks the registry and never matches on names.
-    pub plugins: gatehouse_plugins::Registry,
-    /// The HTTP client and JWKS cache plugins share.
-    pub plugin_context: gatehouse_plugins::PluginContext,
-    /// Parsed token-signing keys of the OAuth2 provider.
-    pub provider_keys: crate::provider::keys::KeyRing,
-}
+pub use crate::state::{AppState, StartupError};
 
-#[derive(Debug, thiserror::Error)]
-pub enum StartupError {
-    #[error("{0}")]
-    Crypto(#[from] crypto::CryptoError),
-    #[error("database: {0}")]
-    Store(#[from] db::StoreError),
-    #[error("metrics: {0}")]
-    Metrics(#[from] prometheus::Error),
-    #[error("bootstrap: {0}")]
-    Bootstrap(String),
-    #[error("OpenAPI document: {0}")]
-    OpenApi(String),
-    #[error("templates: {0}")]
-    Templates(String),
-}
+/// What the route table contributes to start-up (see [`crate::state::initialise`]).
+const HANDLERS: Handlers = Handlers {
+    openapi: api_document,
+    after_migrations: |plugins, conn| crate::provider::trust::warn_unsafe_federation(plugins, conn),
+};
 
 impl AppState {
     /// Resolves the secret key, opens the database, applies migrations and the bootstrap
     /// settings. Fails (and the process exits) when the database cannot be reached.
-    pub fn initialise(mut settings: Settings) -> Result<web::Data<Self>, StartupError> {
-        let generated = settings.secret_key.is_none();
-        let secret = crypto::resolve_secret_key(
-            settings.secret_key.as_ref().map(Secret::expose),
-            &settings.data_dir,
-        )?;
-        if generated && settings.database.backend() == Backend::Postgres {
-            tracing::warn!(
-                path = %settings.data_dir.join("secret_key").display(),
-                "no secret_key configured: using the generated key file; every replica sharing this \
-                 database must use the same secret_key"
-            );
-        }
-        settings.secret_key = Some(Secret::from(secret.clone()));
-        let db = Db::open(&settings.database, &settings.db)?;
-        {
-            let mut conn = db.get()?;
-            let applied = db::migrations::run_pending(&mut conn.conn)?;
-            if !applied.is_empty() {
-                tracing::info!(migrations = ?applied, "applied database migrations");
-            }
-            crate::flows::defaults::ensure(&mut conn.conn)?;
-            let key_material = Keys::from_secret(&secret);
-            db::write_tx(&mut conn.conn, |c| {
-                crate::provider::keys::ensure_defaults(c, &key_material, db::time::now())
-                    .map_err(db::StoreError::from)
-            })?;
-            db::write_tx(&mut conn.conn, db::property_mappings::install_managed)?;
-            bootstrap::run(&mut conn.conn, &settings).map_err(|e| StartupError::Bootstrap(e.to_string()))?;
-            crate::provider::trust::warn_unsafe_federation(
-                &gatehouse_plugins::Registry::builtin(),
-                &mut conn.conn,
-            );
-        }
-        let openapi = api_document()
-            .to_json()
-            .map_err(|e| StartupError::OpenApi(e.to_string()))?;
-        let templates = crate::web::Templates::load(settings.templates_dir.as_deref())
-            .map_err(StartupError::Templates)?;
-        let mappings = gatehouse_mappings::MappingEngine::new(settings.mappings.clone())
-            .map_err(|e| StartupError::Bootstrap(e.to_string()))?;
-        let plugin_context = gatehouse_plugins::PluginContext::new(gatehouse_plugins::default_http_client(
-            std::time::Duration::from_secs(10),
-        ));
-        Ok(web::Data::new(Self {
-            plugins: gatehouse_plugins::Registry::builtin(),
-            plugin_context,
-            mappings,
-            templates,
-            keys: Keys::from_secret(&secret),
-            settings,
-            db,
-            metrics: Metrics::new()?,
-            openapi,
-            provider_keys: crate::provider::keys::KeyRing::default(),
-        }))
+    pub fn initialise(settings: Settings) -> Result<web::Data<Self>, StartupError> {
+        crate::state::initialise(settings, &HANDLERS)
     }
 }
 
@@ -155,9 +73,11 @@ pub fn build(
     >,
 > {
     let limit = BodyLimit(state.settings.max_body_bytes);
+    let trust = TrustForwarded::from_settings(&state.settings);
     let app = App::new()
         .app_data(state)
         .app_data(limit)
+        .app_data(trust)
         .app_data(extract::path_config())
         .app_data(extract::query_config())
         .into_utoipa_app();

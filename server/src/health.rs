@@ -5,7 +5,7 @@ use std::time::Duration;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, get, web};
 use serde_json::json;
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// The process is up and serving HTTP.
 #[utoipa::path(tag = "health", responses((status = 200, description = "Alive")))]

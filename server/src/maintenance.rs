@@ -8,8 +8,8 @@ use std::time::Duration;
 use chrono::NaiveDateTime;
 use serde_json::json;
 
-use crate::app::AppState;
 use crate::db::{self, DbConn, StoreError, time};
+use crate::state::AppState;
 
 /// How often the housekeeping runs.
 pub const INTERVAL: Duration = Duration::from_secs(600);

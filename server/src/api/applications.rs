@@ -9,12 +9,12 @@ use utoipa::ToSchema;
 use super::audit::{ModelRef, delete_audited, record_change};
 use super::auth::Caller;
 use super::list::{ListParams, Paginated};
-use crate::app::AppState;
 use crate::db::providers::{ApplicationRow, ApplicationValues};
 use crate::db::{self, DbConn, StoreError, time, write_tx};
 use crate::error::{ApiError, FieldErrors, add_field_error as add};
 use crate::http::client::ClientInfo;
 use crate::http::json::{ApiJson, double_option};
+use crate::state::AppState;
 
 /// Slugs that would collide with the provider's own endpoints under `/application/o/`.
 const RESERVED: &[&str] = &["authorize", "token", "userinfo", "introspect", "revoke"];

@@ -55,7 +55,7 @@ pub fn record_change(
 /// A DELETE endpoint's body: load the object (and refuse if it may not go), delete it and record
 /// `model_deleted`, in one transaction; answers 204.
 pub async fn delete_audited<R, Load, Delete, Model>(
-    state: &crate::app::AppState,
+    state: &crate::state::AppState,
     caller: Caller,
     client: ClientInfo,
     load: Load,

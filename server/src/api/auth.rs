@@ -8,11 +8,11 @@ use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 
-use crate::app::AppState;
 use crate::db::events::EventUser;
 use crate::db::users::UserRow;
 use crate::db::{self, time};
 use crate::error::ApiError;
+use crate::state::AppState;
 
 /// The authenticated caller of an API request.
 #[derive(Debug, Clone)]

@@ -9,12 +9,12 @@ use utoipa::{IntoParams, ToSchema};
 use super::audit::{ModelRef, delete_audited, record_change};
 use super::auth::Caller;
 use super::list::{ListParams, Paginated};
-use crate::app::AppState;
 use crate::db::flows::{BindingChanges, BindingFilter, BindingRow, NewBinding};
 use crate::db::{self, DbConn, StoreError, time, write_tx};
 use crate::error::{ApiError, FieldErrors};
 use crate::http::client::ClientInfo;
 use crate::http::json::ApiJson;
+use crate::state::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Binding {

@@ -11,11 +11,11 @@ use utoipa::{IntoParams, ToSchema};
 use super::audit::{ModelRef, delete_audited};
 use super::auth::Caller;
 use super::list::{ListParams, Paginated, int_filter};
-use crate::app::AppState;
 use crate::db::connections::{ConnectionFilter, GroupConnectionRow, UserConnectionRow};
 use crate::db::{self, StoreError, time};
 use crate::error::ApiError;
 use crate::http::client::ClientInfo;
+use crate::state::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct UserConnection {

@@ -11,12 +11,12 @@ use utoipa::{IntoParams, ToSchema};
 use super::audit::{ModelRef, record_change};
 use super::auth::Caller;
 use super::list::{ListParams, Paginated, int_filter};
-use crate::app::AppState;
 use crate::db::events::{EventFilter, EventRow, EventUser};
 use crate::db::{self, StoreError, time, write_tx};
 use crate::error::{ApiError, FieldErrors};
 use crate::http::client::ClientInfo;
 use crate::http::json::{ApiJson, from_value};
+use crate::state::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Event {

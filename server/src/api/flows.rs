@@ -8,7 +8,6 @@ use utoipa::{IntoParams, ToSchema};
 use super::audit::{ModelRef, delete_audited, record_change};
 use super::auth::Caller;
 use super::list::{ListParams, Paginated};
-use crate::app::AppState;
 use crate::db::flows::{FlowChanges, FlowFilter, FlowRow, NewFlow};
 use crate::db::{self, DbConn, StoreError, time, write_tx};
 use crate::error::{ApiError, FieldErrors};
@@ -16,6 +15,7 @@ use crate::flows::executor::{Outcome, Step};
 use crate::flows::model::{AuthenticationRequirement, Designation, validate_slug};
 use crate::http::client::ClientInfo;
 use crate::http::json::ApiJson;
+use crate::state::AppState;
 use crate::web::cookies;
 use crate::web::pages::flow::{Action, FlowQuery, execute};
 

@@ -9,12 +9,12 @@ use utoipa::{IntoParams, ToSchema};
 use super::audit::{ModelRef, delete_audited, record_change};
 use super::auth::Caller;
 use super::list::{ListParams, Paginated, bool_filter, int_filter};
-use crate::app::AppState;
 use crate::db::groups::{GroupChanges, GroupFilter, GroupRow, NewGroup};
 use crate::db::{self, DbConn, GroupId, StoreError, UserId, write_tx};
 use crate::error::{ApiError, FieldErrors};
 use crate::http::client::ClientInfo;
 use crate::http::json::{ApiJson, double_option, from_value};
+use crate::state::AppState;
 use crate::validate;
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -11,12 +11,12 @@ use utoipa::{IntoParams, ToSchema};
 use super::audit::{ModelRef, delete_audited, record_change};
 use super::auth::Caller;
 use super::list::{ListParams, Paginated, bool_filter};
-use crate::app::AppState;
 use crate::db::property_mappings::{MappingChanges, MappingFilter, MappingRow, NewMapping, SOURCE_OAUTH};
 use crate::db::{self, DbConn, StoreError, time, write_tx};
 use crate::error::{ApiError, FieldErrors};
 use crate::http::client::ClientInfo;
 use crate::http::json::ApiJson;
+use crate::state::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PropertyMapping {

@@ -9,7 +9,6 @@ use utoipa::ToSchema;
 use super::audit::{ModelRef, delete_audited, record_change};
 use super::auth::Caller;
 use super::list::{ListParams, Paginated};
-use crate::app::AppState;
 use crate::db::providers::{ProviderRow, ProviderValues};
 use crate::db::sources::SourceRow;
 use crate::db::{self, DbConn, StoreError, time, write_tx};
@@ -18,6 +17,7 @@ use crate::http::client::ClientInfo;
 use crate::http::json::ApiJson;
 use crate::provider::redirect::{self, RedirectUri};
 use crate::provider::{DEFAULT_SCOPES, SCOPES, keys};
+use crate::state::AppState;
 
 /// Defaults: codes live a minute, access tokens an hour, refresh tokens 30 days.
 const DEFAULT_CODE_VALIDITY: i32 = 60;

@@ -9,13 +9,13 @@ use utoipa::ToSchema;
 use super::audit::{ModelRef, delete_audited, record_change};
 use super::auth::Caller;
 use super::list::{ListParams, Paginated};
-use crate::app::AppState;
 use crate::db::signing_keys::SigningKeyRow;
 use crate::db::{self, DbConn, StoreError, time, write_tx};
 use crate::error::ApiError;
 use crate::http::client::ClientInfo;
 use crate::http::json::{ApiJson, from_value};
 use crate::provider::keys::{self, SigningAlgorithm};
+use crate::state::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SigningKey {

@@ -12,7 +12,6 @@ use utoipa::{IntoParams, ToSchema};
 use super::audit::{ModelRef, delete_audited, record_change};
 use super::auth::Caller;
 use super::list::{ListParams, Paginated, bool_filter};
-use crate::app::AppState;
 use crate::db::sources::{SourceFilter, SourceRow, SourceValues};
 use crate::db::{self, DbConn, StoreError, time, write_tx};
 use crate::error::{ApiError, FieldErrors, add_field_error as add};
@@ -21,6 +20,7 @@ use crate::http::client::ClientInfo;
 use crate::http::json::{ApiJson, double_option};
 use crate::sources::config::{private_key_context, secret_context};
 use crate::sources::matching::{GROUP_MODES, MODES};
+use crate::state::AppState;
 
 /// Secrets expiring within this many days are flagged.
 pub const SECRET_WARNING_DAYS: i64 = 30;

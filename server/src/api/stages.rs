@@ -9,12 +9,12 @@ use utoipa::{IntoParams, ToSchema};
 use super::audit::{ModelRef, record_change};
 use super::auth::Caller;
 use super::list::{ListParams, Paginated};
-use crate::app::AppState;
 use crate::db::flows::{NewStage, StageChanges, StageFilter, StageRow};
 use crate::db::{self, DbConn, StoreError, time, write_tx};
 use crate::error::{ApiError, FieldErrors};
 use crate::flows::stages::{self, StageKind};
 use crate::http::client::ClientInfo;
+use crate::state::AppState;
 
 /// A stage: `pk`, `name`, `kind`, `component`, and the kind's settings as further fields.
 #[derive(Debug, Serialize, ToSchema)]

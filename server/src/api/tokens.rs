@@ -10,12 +10,12 @@ use utoipa::{IntoParams, ToSchema};
 use super::audit::{ModelRef, delete_audited, record_change};
 use super::auth::Caller;
 use super::list::{ListParams, Paginated, int_filter};
-use crate::app::AppState;
 use crate::db::tokens::{NewToken, TokenChanges, TokenFilter, TokenRow};
 use crate::db::{self, DbConn, StoreError, UserId, time, write_tx};
 use crate::error::{ApiError, FieldErrors};
 use crate::http::client::ClientInfo;
 use crate::http::json::{ApiJson, double_option};
+use crate::state::AppState;
 use crate::validate;
 
 /// Tokens expire after this long unless the request says otherwise.

@@ -9,13 +9,13 @@ use utoipa::{IntoParams, ToSchema};
 use super::audit::{ModelRef, record_change};
 use super::auth::Caller;
 use super::list::{ListParams, Paginated, bool_filter};
-use crate::app::AppState;
 use crate::db::groups::GroupRow;
 use crate::db::users::{NewUser, UserChanges, UserFilter, UserRow};
 use crate::db::{self, DbConn, GroupId, UserId, time, write_tx};
 use crate::error::{ApiError, FieldErrors};
 use crate::http::client::ClientInfo;
 use crate::http::json::{ApiJson, from_value};
+use crate::state::AppState;
 use crate::validate;
 
 /// A group as embedded in a user.

@@ -375,10 +375,9 @@ pub fn sync(
         };
         let mut new_attributes = None;
         if let Some(update) = &group.attributes {
-            let mut merged: Value =
-                serde_json::from_str(attributes).unwrap_or_else(|_| Value::Object(Default::default()));
+            let mut merged = crate::json::parse_or_empty(attributes);
             let before = merged.clone();
-            crate::flows::stages::user_write::merge_json(&mut merged, update);
+            crate::json::merge_json(&mut merged, update);
             if merged != before {
                 new_attributes = Some(merged.to_string());
             }

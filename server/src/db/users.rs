@@ -42,7 +42,7 @@ impl UserRow {
     }
 
     pub fn attributes_json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.attributes).unwrap_or_else(|_| serde_json::json!({}))
+        crate::json::parse_or_empty(&self.attributes)
     }
 }
 

@@ -25,6 +25,9 @@ pub struct FlowContext {
     pub application: Option<Value>,
     /// The flow cookie of a suspended flow to continue when this one ends (source stage).
     pub resume: Option<String>,
+    /// `prompt=consent` from the application: the consent stage asks even when an earlier consent
+    /// covers the request. Absent in contexts stored before it existed (`false`).
+    pub force_consent: bool,
     /// Per-stage private data, keyed by stage.
     pub extra: Map<String, Value>,
 }

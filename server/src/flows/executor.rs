@@ -585,9 +585,7 @@ fn finish_step(
             }
             effects.push(Effect::ClearFlowCookie);
             // An authorization flow reports the refusal to the application that asked.
-            if let Some(target) =
-                crate::provider::authorize::on_flow_end(conn, env, &working.context, Some(&message))?
-            {
+            if let Some(target) = env.end.on_flow_end(conn, env, &working.context, Some(&message))? {
                 return Ok(Step {
                     outcome: Outcome::Redirect(target),
                     effects,
@@ -607,8 +605,7 @@ fn finish_step(
                 return resume_suspended(conn, env, &resume, &working.context, effects);
             }
             // An authorization flow ends at the application, with a code.
-            if let Some(target) = crate::provider::authorize::on_flow_end(conn, env, &working.context, None)?
-            {
+            if let Some(target) = env.end.on_flow_end(conn, env, &working.context, None)? {
                 return Ok(Step {
                     outcome: Outcome::Redirect(target),
                     effects,

@@ -11,6 +11,7 @@
 pub mod challenge;
 pub mod context;
 pub mod defaults;
+pub mod end;
 pub mod executor;
 pub mod model;
 pub mod planner;
@@ -19,4 +20,5 @@ pub mod stages;
 
 pub use challenge::Challenge;
 pub use context::FlowContext;
+pub use end::FlowEnd;
 pub use model::{AuthenticationRequirement, Designation};

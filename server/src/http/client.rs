@@ -12,9 +12,26 @@ use std::net::{IpAddr, SocketAddr};
 
 use actix_web::dev::Payload;
 use actix_web::http::header::{FORWARDED, HeaderMap, HeaderName, X_FORWARDED_FOR};
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::{FromRequest, HttpRequest};
 
-use crate::app::AppState;
+use crate::config::Settings;
+
+/// Whether forwarded headers are trusted, and how many proxies wrote them: the only part of the
+/// settings [`ClientInfo::of`] needs, registered as app data where the app is built.
+#[derive(Debug, Clone, Copy)]
+pub struct TrustForwarded {
+    pub trusted: bool,
+    pub hops: u32,
+}
+
+impl TrustForwarded {
+    pub fn from_settings(settings: &Settings) -> Self {
+        Self {
+            trusted: settings.trust_forwarded_headers,
+            hops: settings.trusted_proxy_hops,
+        }
+    }
+}
 
 #[derive(Debug, Clone, Default)]
 pub struct ClientInfo {
@@ -27,9 +44,9 @@ pub struct ClientInfo {
 impl ClientInfo {
     pub fn of(req: &HttpRequest) -> Self {
         let hops = req
-            .app_data::<web::Data<AppState>>()
-            .filter(|state| state.settings.trust_forwarded_headers)
-            .map(|state| state.settings.trusted_proxy_hops);
+            .app_data::<TrustForwarded>()
+            .filter(|trust| trust.trusted)
+            .map(|trust| trust.hops);
         let peer = req.peer_addr().map(|addr| addr.ip());
         let forwarded = hops.and_then(|hops| forwarded_ip(req.headers(), hops));
         let ip = forwarded.or(peer).map(|ip| ip.to_string());

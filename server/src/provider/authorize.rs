@@ -9,7 +9,7 @@
 //!    GET: the current session lasts until the new login replaces it, and the way back carries a
 //!    single-use re-authentication marker bound to that login ([`crate::flows::reauth`]).
 //! 4. With one, the provider's authorization flow runs with the application in its context
-//!    (consent stage etc.); when that flow finishes, [`on_flow_end`] issues the code and sends
+//!    (consent stage etc.); when that flow finishes, [`AuthorizationEnd`] issues the code and sends
 //!    the browser to the client. A denial goes back as `error=access_denied`.
 
 use actix_web::http::StatusCode;
@@ -21,21 +21,20 @@ use serde_json::{Value, json};
 use super::client_auth::Params;
 use super::redirect::{self, RedirectUri};
 use super::{Client, SCOPES, granted_scopes};
-use crate::app::AppState;
 use crate::crypto;
 use crate::db::oauth::{self, NewCode};
 use crate::db::{self, DbConn, StoreError, time};
+use crate::flows::FlowEnd;
 use crate::flows::context::FlowContext;
 use crate::flows::executor::{self, DEFAULT_AUTHENTICATION_URL, Outcome, Step};
 use crate::flows::stages::FlowEnv;
 use crate::http::client::ClientInfo;
 use crate::sessions::SESSION_COOKIE;
+use crate::state::AppState;
 use crate::web::cookies;
 
 /// Where the authorization request waits in the flow context while the flow runs.
 pub const AUTHORIZATION_KEY: &str = "oauth_authorization";
-/// Set in the flow context for `prompt=consent`: ask even when consent was given before.
-pub const FORCE_CONSENT_KEY: &str = "force_consent";
 /// Query parameter carrying the re-authentication marker back here (see [`crate::flows::reauth`]).
 const AUTH_AFTER: &str = crate::flows::reauth::PARAM;
 
@@ -346,15 +345,14 @@ pub async fn authorize(state: web::Data<AppState>, req: HttpRequest) -> HttpResp
             "name": client.application.name,
             "permissions": permissions,
         })),
+        // `prompt=consent`: ask even when consent was given before.
+        force_consent: prompts.contains(&"consent"),
         ..FlowContext::default()
     };
     context.extra.insert(
         AUTHORIZATION_KEY.into(),
         serde_json::to_value(&pending).unwrap_or(Value::Null),
     );
-    if prompts.contains(&"consent") {
-        context.extra.insert(FORCE_CONSENT_KEY.into(), Value::Bool(true));
-    }
     let client_info = ClientInfo::of(&req);
     let flow_state = state.clone();
     let flow_id = client.provider.authorization_flow_id;
@@ -371,6 +369,7 @@ pub async fn authorize(state: web::Data<AppState>, req: HttpRequest) -> HttpResp
                 client: &client_info,
                 session_cookie: session_cookie.as_deref(),
                 now: time::now(),
+                end: &AuthorizationEnd,
             };
             executor::start_with_context(conn, env, &flow, Some(&user), context, Vec::new())
         })
@@ -404,9 +403,28 @@ fn respond(state: &AppState, step: Step, reply: &ClientError<'_>, prompt_none: b
     response
 }
 
-/// Called by the executor when a flow ends: for an authorization flow, issues the code (or
-/// reports the denial) and answers with the client's redirect URI; `None` for other flows.
-pub fn on_flow_end(
+/// The end of every flow the server runs: a flow that carries an authorization request ends at
+/// the application. Every caller of the executor hands this to it in [`FlowEnv::end`], because an
+/// authorization flow may be continued by any of them (pages, the JSON API, a source callback).
+#[derive(Debug)]
+pub struct AuthorizationEnd;
+
+impl FlowEnd for AuthorizationEnd {
+    fn on_flow_end(
+        &self,
+        conn: &mut DbConn,
+        env: FlowEnv<'_>,
+        context: &FlowContext,
+        denial: Option<&str>,
+    ) -> Result<Option<String>, StoreError> {
+        on_flow_end(conn, env, context, denial)
+    }
+}
+
+/// Called by the executor (through [`AuthorizationEnd`]) when a flow ends: for an authorization
+/// flow, issues the code (or reports the denial) and answers with the client's redirect URI;
+/// `None` for other flows.
+fn on_flow_end(
     conn: &mut DbConn,
     env: FlowEnv<'_>,
     context: &FlowContext,

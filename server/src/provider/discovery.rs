@@ -7,9 +7,9 @@ use serde_json::{Value, json};
 use super::client_auth::Params;
 use super::redirect::{self, RedirectUri};
 use super::{SCOPES, keys};
-use crate::app::AppState;
 use crate::db::{self, StoreError, time};
 use crate::sessions::SESSION_COOKIE;
+use crate::state::AppState;
 use crate::web::cookies;
 
 fn cached_json(body: &Value, max_age: u32) -> HttpResponse {

@@ -18,12 +18,12 @@ use super::token::JWT_BEARER;
 use super::tokens::{self, Issue, TokenResponse};
 use super::trust;
 use super::{Client, OAuthError, granted_scopes};
-use crate::app::AppState;
 use crate::db::sources::SourceRow;
 use crate::db::users::{self, NewUser, UserChanges, UserRow};
 use crate::db::{self, DbConn, StoreError, time};
 use crate::http::client::ClientInfo;
 use crate::sources::mapping::{self, Mapped, MappingInput};
+use crate::state::AppState;
 
 /// The scopes of a machine token: what was asked for (default `openid profile email`), minus
 /// `offline_access` (there is nothing to refresh: the service asks again).

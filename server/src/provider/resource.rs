@@ -9,11 +9,11 @@ use serde_json::{Value, json};
 
 use super::client_auth::{self, Params};
 use super::{OAuthError, tokens};
-use crate::app::AppState;
 use crate::crypto;
 use crate::db::providers::ProviderRow;
 use crate::db::users::UserRow;
 use crate::db::{self, DbConn, StoreError, oauth, time};
+use crate::state::AppState;
 
 /// A live access token: its claims and its user.
 pub struct LiveToken {

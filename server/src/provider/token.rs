@@ -13,11 +13,11 @@ use subtle::ConstantTimeEq;
 use super::client_auth::{self, Params};
 use super::tokens::{self, Issue, TokenResponse};
 use super::{Client, OAuthError};
-use crate::app::AppState;
 use crate::crypto;
 use crate::db::oauth::{self, NewGrant};
 use crate::db::users::UserRow;
 use crate::db::{self, DbConn, StoreError, UserId, time, write_tx};
+use crate::state::AppState;
 
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 

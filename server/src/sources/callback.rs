@@ -16,7 +16,6 @@ use serde_json::{Value, json};
 use super::mapping::{Mapped, MappingInput};
 use super::matching::{Claimed, Matched, guard_properties, match_user};
 use super::{BROWSER_COOKIE, failure_page, record_failure, user_path};
-use crate::app::AppState;
 use crate::crypto;
 use crate::db::connections::ConnectionOrigin;
 use crate::db::group_sync::GroupMatching;
@@ -28,6 +27,7 @@ use crate::flows::stages::source_sync::{self, SourceSyncSettings};
 use crate::flows::stages::{FlowEnv, PlannedStage};
 use crate::http::client::ClientInfo;
 use crate::sessions::SESSION_COOKIE;
+use crate::state::AppState;
 use crate::text::{upstream_json, upstream_text};
 use crate::web::cookies;
 
@@ -593,6 +593,7 @@ async fn run_flow(
                 client: &client,
                 session_cookie: session_cookie.as_deref(),
                 now,
+                end: &crate::provider::authorize::AuthorizationEnd,
             };
             for attempt in 0..2 {
                 let claimed = Claimed {

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use gatehouse_plugins::{ClientCredential, SourceConfig, SourcePlugin};
 use serde_json::Value;
 
-use crate::app::AppState;
 use crate::db::sources::SourceRow;
+use crate::state::AppState;
 
 /// Encryption contexts: a ciphertext only decrypts in the row and column it was written for.
 pub fn secret_context(uuid: &str) -> String {

@@ -10,12 +10,12 @@ use gatehouse_plugins::AuthorizationRequest;
 use serde::Deserialize;
 
 use super::{BROWSER_COOKIE, callback_url, failure_page};
-use crate::app::AppState;
 use crate::crypto;
 use crate::db::oauth_states::NewOAuthState;
 use crate::db::{self, StoreError, time};
 use crate::flows::model::safe_next;
 use crate::flows::stages::source::AWAITING;
+use crate::state::AppState;
 use crate::web::cookies::{self, FLOW_COOKIE};
 
 /// How long an upstream login may take.

@@ -14,9 +14,9 @@ use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
 use serde_json::{Value, json};
 
-use crate::app::AppState;
 use crate::db::{self, DbConn, StoreError};
 use crate::http::client::ClientInfo;
+use crate::state::AppState;
 
 /// Binds an upstream login to the browser that started it: a random value in a cookie; the
 /// state row keeps its hash.

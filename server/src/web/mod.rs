@@ -11,7 +11,7 @@ pub use templates::Templates;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, HttpResponseBuilder};
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// Renders `template` with `context`; a template error is logged and answered with a bare 500
 /// (it is a bug: every template is rendered in the tests).

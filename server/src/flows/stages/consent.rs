@@ -96,12 +96,7 @@ impl StageKind for Consent {
             .or(ctx.context.session_user)
             .ok_or_else(|| FlowError::misconfigured("consent stage reached without a user"))?;
         // `prompt=consent` from the application: ask even when an earlier consent covers it.
-        let forced = ctx
-            .context
-            .extra
-            .get(crate::provider::authorize::FORCE_CONSENT_KEY)
-            .and_then(Value::as_bool)
-            .unwrap_or(false);
+        let forced = ctx.context.force_consent;
         if settings.mode != ConsentMode::AlwaysRequire
             && !forced
             && db::consents::has_consent(ctx.conn, user, &slug, &permissions.join(" "), ctx.env.now)?

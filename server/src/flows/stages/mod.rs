@@ -21,6 +21,7 @@ use serde_json::{Map, Value};
 
 use super::challenge::Challenge;
 use super::context::FlowContext;
+use super::end::FlowEnd;
 use crate::crypto::Keys;
 use crate::db::flows::FlowRow;
 use crate::db::{DbConn, StoreError};
@@ -55,6 +56,8 @@ pub struct FlowEnv<'a> {
     /// The browser's session cookie, if any (for logout).
     pub session_cookie: Option<&'a str>,
     pub now: NaiveDateTime,
+    /// What runs when the flow ends (the provider issues an authorization code).
+    pub end: &'a dyn FlowEnd,
 }
 
 pub struct StageCtx<'a, 'e> {

@@ -9,6 +9,7 @@ use super::{FlowError, StageCtx, StageKind, StageOutcome, error, normalised, par
 use crate::db::users::{NewUser, UserChanges};
 use crate::db::{self, DbConn, GroupId, StoreError, UserId};
 use crate::error::FieldErrors;
+use crate::json::merge_json;
 use crate::validate;
 
 pub struct UserWrite;
@@ -43,23 +44,6 @@ impl Default for UserWriteSettings {
             user_type: "external".into(),
             user_path_template: "users".into(),
         }
-    }
-}
-
-/// Deep-merges `from` into `into` (objects merge, everything else replaces).
-pub fn merge_json(into: &mut Value, from: &Value) {
-    match (into, from) {
-        (Value::Object(target), Value::Object(source)) => {
-            for (key, value) in source {
-                match target.get_mut(key) {
-                    Some(existing) => merge_json(existing, value),
-                    None => {
-                        target.insert(key.clone(), value.clone());
-                    }
-                }
-            }
-        }
-        (slot, value) => *slot = value.clone(),
     }
 }
 

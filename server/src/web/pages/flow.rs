@@ -7,12 +7,12 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::super::cookies::{self, FLOW_COOKIE};
-use crate::app::AppState;
 use crate::db::{StoreError, time};
 use crate::flows::executor::{self, Outcome, Request, Step, Submission};
 use crate::flows::stages::FlowEnv;
 use crate::http::client::ClientInfo;
 use crate::sessions::SESSION_COOKIE;
+use crate::state::AppState;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct FlowQuery {
@@ -69,6 +69,7 @@ pub async fn execute(
                 client: &client,
                 session_cookie: session_cookie.as_deref(),
                 now,
+                end: &crate::provider::authorize::AuthorizationEnd,
             };
             let request = Request {
                 slug: &slug,

@@ -4,9 +4,9 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use serde_json::json;
 
-use crate::app::AppState;
 use crate::db::{self, time};
 use crate::sessions::SESSION_COOKIE;
+use crate::state::AppState;
 use crate::web::cookies;
 
 /// Group names shown on the page. People synced from Entra ID are often in thousands of groups;

@@ -2,8 +2,8 @@
 
 use actix_web::{HttpRequest, HttpResponse, get, web};
 
-use crate::app::AppState;
 use crate::flows::defaults::{AUTHENTICATION_FLOW, INVALIDATION_FLOW};
+use crate::state::AppState;
 use crate::web::cookies::{self, FLOW_COOKIE};
 
 fn to_flow(req: &HttpRequest, slug: &str) -> HttpResponse {
