@@ -32,9 +32,49 @@ impl Footprint {
     }
 }
 
-/// Walks `value` without recursion (a script can nest arrays deeper than the thread's stack).
+/// How deep [`measure`] follows nested values by reference before handing a subtree to
+/// [`measure_cloning`].
+const MAX_BORROWED_DEPTH: usize = 64;
+
+/// What `value` holds. Nested values are read in place: cloning a `Dynamic` array or map copies
+/// it whole, which would make every check cost as much as the data (the mapping context's
+/// `groups` is in scope in every user mapping).
 fn measure(value: &Dynamic) -> Footprint {
     let mut footprint = Footprint::default();
+    measure_borrowed(value, 0, &mut footprint);
+    footprint
+}
+
+fn measure_borrowed(value: &Dynamic, depth: usize, footprint: &mut Footprint) {
+    if depth >= MAX_BORROWED_DEPTH {
+        return measure_cloning(value, footprint);
+    }
+    footprint.values += 1;
+    if value.is_string() {
+        if let Ok(s) = value.as_immutable_string_ref() {
+            footprint.string_bytes += s.len();
+        }
+    } else if value.is_array() {
+        if let Some(array) = value.read_lock::<Array>() {
+            footprint.array_elements += array.len();
+            for item in array.iter() {
+                measure_borrowed(item, depth + 1, footprint);
+            }
+        }
+    } else if value.is_map()
+        && let Some(map) = value.read_lock::<Map>()
+    {
+        footprint.map_entries += map.len();
+        for (key, item) in map.iter() {
+            footprint.string_bytes += key.len();
+            measure_borrowed(item, depth + 1, footprint);
+        }
+    }
+}
+
+/// Walks a value nested deeper than [`MAX_BORROWED_DEPTH`] without recursion (a script can nest
+/// arrays deeper than the thread's stack). It clones what it visits, so it is only the fallback.
+fn measure_cloning(value: &Dynamic, footprint: &mut Footprint) {
     let mut pending: Vec<Dynamic> = vec![value.clone()];
     while let Some(value) = pending.pop() {
         footprint.values += 1;
@@ -57,7 +97,6 @@ fn measure(value: &Dynamic) -> Footprint {
             }
         }
     }
-    footprint
 }
 
 fn too_large(what: &str) -> Box<EvalAltResult> {

@@ -130,7 +130,7 @@ const FLOWS: &[FlowSpec] = &[
     FlowSpec {
         slug: INVALIDATION_FLOW,
         name: "Default invalidation flow",
-        title: "Signed out",
+        title: "Sign out",
         designation: "invalidation",
         authentication: "none",
         stages: &[("default-invalidation-logout", 10)],
